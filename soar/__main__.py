@@ -1,0 +1,5 @@
+"""``python -m soar`` runs the CLI."""
+
+from soar.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""Settings, read from the environment (prefix ``SOAR_``) with defaults for the embedded setup."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Tier(StrEnum):
+    """Zero Trust maturity tier; policy strictness follows it."""
+
+    FOUNDATION = "foundation"
+    ADVANCED = "advanced"
+    OPTIMIZED = "optimized"
+
+
+class Settings(BaseSettings):
+    """Every knob soar reads. ``SOAR_<NAME>`` overrides each field."""
+
+    model_config = SettingsConfigDict(env_prefix="SOAR_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".soar"), description="where local state lives (db, keys, faust data)")
+    database_url: str = Field(default="", description="SQLAlchemy async URL; default: SQLite in data_dir")
+    broker: str = Field(default="127.0.0.1:19092", description="Kafka bootstrap servers, comma separated")
+    broker_port: int = Field(default=19092, description="port for the embedded broker (soar broker / dev)")
+    partitions: int = 4
+    topic_telemetry: str = "soar.telemetry"
+    topic_findings: str = "soar.findings"
+    topic_control: str = "soar.control"
+    topic_deadletter: str = "soar.deadletter"
+    app_id: str = "soar"
+    # Latency knobs (see docs/performance.md and shared STACK.md): faust hard-codes a 1.5 s fetch wait,
+    # and the embedded broker answers long-polls late, so the worker sets its own short wait.
+    fetch_max_wait_ms: int = 20
+    batch_max: int = 512
+    batch_within_s: float = 0.005
+    session_timeout_s: float = 10.0
+    heartbeat_s: float = 1.0
+    worker_web_port: int = 0  # 0: no faust web server
+    api_host: str = "127.0.0.1"
+    api_port: int = 8700
+    tier: Tier = Tier.FOUNDATION
+    max_event_bytes: int = 256 * 1024
+    max_json_depth: int = 32
+    max_clock_skew_s: float = 300.0
+    playbooks_dir: Path = ROOT / "playbooks"
+    detectors_dir: Path = ROOT / "detectors"
+    token_ttl_s: int = 300
+    admin_token: str = Field(default="", description="bearer token for operator API calls; empty: generated")
+    webhook_secret: str = Field(default="soar-dev-webhook-secret", description="HMAC key for webhook notifier")
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'soar.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The contract with agents: telemetry events, findings, control commands, signing."""

@@ -1,0 +1,74 @@
+"""Canonical JSON and Ed25519 signatures over telemetry events.
+
+The signature covers the canonical JSON of the event object *as sent*, without ``sig``: keys sorted,
+no insignificant white space, UTF-8 (orjson with OPT_SORT_KEYS). Verifying over the received object,
+not over a re-serialised model, keeps the signature independent of how either side normalises
+timestamps or UUIDs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+def canonical_bytes(obj: dict[str, Any]) -> bytes:
+    """Canonical JSON of ``obj`` without its ``sig`` key."""
+    if "sig" in obj:
+        obj = {k: v for k, v in obj.items() if k != "sig"}
+    return orjson.dumps(obj, option=_OPTS)
+
+
+def b64u(data: bytes) -> str:
+    """Base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64u_decode(text: str) -> bytes:
+    """Inverse of :func:`b64u` (padding optional)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    """Raw 32-byte public key, base64url."""
+    return b64u(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def load_public_key(b64: str) -> Ed25519PublicKey:
+    """A public key from its base64url raw form."""
+    return Ed25519PublicKey.from_public_bytes(b64u_decode(b64))
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    """Stable key id: first 16 hex chars of sha256 of the raw public key."""
+    return hashlib.sha256(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:16]
+
+
+def sign_object(obj: dict[str, Any], private_key: Ed25519PrivateKey, kid: str) -> dict[str, Any]:
+    """Return ``obj`` with ``kid`` set and ``sig`` over its canonical form."""
+    body = {k: v for k, v in obj.items() if k != "sig"}
+    body["kid"] = kid
+    body["sig"] = b64u(private_key.sign(canonical_bytes(body)))
+    return body
+
+
+def verify_bytes(canonical: bytes, sig: str, public_key: Ed25519PublicKey) -> bool:
+    """True when ``sig`` is a valid signature of ``canonical`` by ``public_key``."""
+    try:
+        public_key.verify(b64u_decode(sig), canonical)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def value_hash(value: str) -> str:
+    """sha256 hex of a memory value (the ledger's and the SDK's shared hash)."""
+    return hashlib.sha256(value.encode()).hexdigest()
