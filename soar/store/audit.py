@@ -23,7 +23,9 @@ def _entry_hash(prev_hash: str, ts: str, actor: str, action: str, target: str, d
     return hashlib.sha256(body).hexdigest()
 
 
-async def audit(session: AsyncSession, actor: str, action: str, target: str, data: dict[str, Any] | None = None) -> AuditRecord:
+async def audit(
+    session: AsyncSession, actor: str, action: str, target: str, data: dict[str, Any] | None = None
+) -> AuditRecord:
     """Append one entry. Call inside the transaction that makes the change it records.
 
     On PostgreSQL the table is locked for the append so that two writers cannot fork the chain.
