@@ -1,0 +1,1 @@
+"""Ingest stage: raw bytes -> ``AgentEvent`` or a dead letter with its reason."""

@@ -1,0 +1,1 @@
+"""Verify stage: identity checks on every event; failures become identity findings."""

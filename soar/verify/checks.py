@@ -1,0 +1,107 @@
+"""Signature, key and containment-state checks, as plain functions over a ``KeyDirectory`` snapshot.
+
+Rule names (detector ``identity``): ``unsigned_event``, ``unknown_agent``, ``unknown_key``,
+``key_agent_mismatch``, ``bad_signature``, ``activity_while_quarantined``, ``clock_skew``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from soar.config import Tier
+from soar.detect.base import AgentProfile
+from soar.ingest.decoders import Ingested
+from soar.telemetry.events import utcnow
+from soar.telemetry.findings import Finding, Severity
+from soar.telemetry.signing import load_public_key, verify_bytes
+
+DETECTOR = "identity"
+_TAGS_SPOOF = ["AML.T0012", "ASI03", "LLM06:2025"]
+
+
+@dataclass
+class KeyDirectory:
+    """A snapshot of enrolled agents, their active keys and containment state (refreshed by the worker)."""
+
+    keys: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict)  # kid -> (agent_id, key)
+    agents: dict[str, AgentProfile] = field(default_factory=dict)
+    quarantined: set[str] = field(default_factory=set)
+
+    def profile(self, agent_id: str) -> AgentProfile | None:
+        """AgentDirectory protocol: the agent's profile."""
+        return self.agents.get(agent_id)
+
+    def add_key(self, kid: str, agent_id: str, public_key_b64: str) -> None:
+        """Register a key (from the store)."""
+        self.keys[kid] = (agent_id, load_public_key(public_key_b64))
+
+
+@dataclass
+class Verdict:
+    """What verify concluded about one event."""
+
+    passed: bool  # continue to detection
+    findings: list[Finding]
+    reject_reason: str | None = None  # dead-letter the event with this reason
+
+
+def verify(item: Ingested, directory: KeyDirectory, *, tier: Tier, max_skew_s: float) -> Verdict:
+    """Check one event's identity; see the module docstring for the findings it can make."""
+    ev = item.event
+    findings: list[Finding] = []
+
+    def finding(rule: str, sev: Severity, conf: float, summary: str, **evidence: object) -> None:
+        findings.append(
+            Finding.make(
+                detector=DETECTOR,
+                rule=rule,
+                event=ev,
+                severity=sev,
+                confidence=conf,
+                summary=summary,
+                evidence={"kind": ev.kind, "kid": ev.kid, **evidence},
+                tags=_TAGS_SPOOF,
+            )
+        )
+
+    if not ev.sig or not ev.kid:
+        if tier is Tier.FOUNDATION:
+            finding("unsigned_event", Severity.MEDIUM, 1.0, f"unsigned {ev.kind} event from {ev.agent_id}")
+        else:
+            finding("unsigned_event", Severity.HIGH, 1.0, f"unsigned {ev.kind} event from {ev.agent_id} rejected")
+            return Verdict(False, findings, reject_reason="unsigned")
+    else:
+        entry = directory.keys.get(ev.kid)
+        if entry is None:
+            if ev.agent_id not in directory.agents:
+                finding("unknown_agent", Severity.HIGH, 0.9, f"event from unknown agent {ev.agent_id!r}")
+            else:
+                finding("unknown_key", Severity.HIGH, 0.9, f"{ev.agent_id} signed with unregistered key {ev.kid}")
+            return Verdict(False, findings)
+        owner, key = entry
+        if owner != ev.agent_id:
+            finding(
+                "key_agent_mismatch",
+                Severity.CRITICAL,
+                1.0,
+                f"event claims agent {ev.agent_id!r} but is signed with {owner!r}'s key",
+                key_owner=owner,
+            )
+            return Verdict(False, findings)
+        if not verify_bytes(item.canonical, ev.sig, key):
+            finding("bad_signature", Severity.CRITICAL, 1.0, f"bad signature on {ev.kind} event from {ev.agent_id}")
+            return Verdict(False, findings)
+
+    if ev.agent_id in directory.quarantined and ev.kind != "lifecycle":
+        finding(
+            "activity_while_quarantined",
+            Severity.HIGH,
+            1.0,
+            f"quarantined agent {ev.agent_id} is still acting ({ev.kind})",
+        )
+    if ev.ts - utcnow() > timedelta(seconds=max_skew_s):
+        finding("clock_skew", Severity.MEDIUM, 0.8, f"event ts {ev.ts.isoformat()} is in the future", ts=ev.ts.isoformat())
+    return Verdict(True, findings)

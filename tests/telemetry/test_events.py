@@ -1,0 +1,49 @@
+"""The telemetry contract: every kind parses, the schema is exported, findings are deterministic."""
+
+import pytest
+from pydantic import ValidationError
+
+from soar.telemetry.events import EVENT_KINDS, PAYLOADS, new_event, telemetry_schema
+from soar.telemetry.findings import Finding, Severity, finding_id_for
+
+SAMPLES = {
+    "input": {"source": "web", "origin": "https://x", "content": "page"},
+    "output": {"content": "done", "destination": "user"},
+    "tool_call": {"tool": "search", "call_id": "c1", "args": {"q": "x"}, "credential_id": "cred"},
+    "tool_result": {"tool": "search", "call_id": "c1", "content": "results", "status": "ok"},
+    "memory_write": {"store": "long_term", "key": "k", "value": "v", "provenance": {"source": "user"}},
+    "memory_read": {"store": "long_term", "key": "k", "value_hash": "ab" * 32},
+    "message": {"to_agent": "b", "content": "hi", "delegation": {"tool": "payments.transfer"}},
+    "credential_use": {"credential_id": "c", "resource": "crm://x", "action": "read"},
+    "lifecycle": {"state": "started", "model": "m", "version": "1"},
+}
+
+
+def test_events_every_kind_has_a_sample() -> None:
+    assert set(SAMPLES) == set(EVENT_KINDS) == set(PAYLOADS)
+
+
+@pytest.mark.parametrize("kind", EVENT_KINDS)
+def test_events_each_kind_round_trips(kind: str) -> None:
+    ev = new_event(kind, "agent-1", SAMPLES[kind], task_id="t")
+    assert ev.kind == kind
+    assert type(ev).model_validate_json(ev.model_dump_json()) == ev
+
+
+def test_events_unknown_payload_key_is_rejected() -> None:
+    with pytest.raises(ValidationError):
+        new_event("input", "a", {"source": "web", "content": "x", "colour": "red"})
+
+
+def test_events_schema_lists_every_kind() -> None:
+    schema = telemetry_schema()
+    assert set(schema["discriminator"]["mapping"]) == set(EVENT_KINDS)
+
+
+def test_findings_id_and_ocsf() -> None:
+    ev = new_event("input", "a", SAMPLES["input"])
+    f = Finding.make(detector="d", rule="r", event=ev, severity="high", confidence=0.9, summary="s", tags=["AML.T0051"])
+    assert f.finding_id == finding_id_for("d", "r", ev.event_id)
+    assert f.severity is Severity.HIGH and f.model_dump(mode="json")["severity"] == "high"
+    ocsf = f.to_ocsf()
+    assert ocsf["class_uid"] == 2004 and ocsf["severity_id"] == 4
