@@ -1,0 +1,1 @@
+"""One router per resource; ``soar.api.app`` includes them all."""

@@ -1,0 +1,35 @@
+"""What one API instance holds: settings, its database, soar's signing key and the operator token."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from soar.config import Settings
+from soar.identity.keys import SigningKey
+
+
+@dataclass(frozen=True)
+class ApiState:
+    """Per-app state, on ``app.state.soar``."""
+
+    settings: Settings
+    db_url: str
+    sessionmaker: async_sessionmaker[AsyncSession] = field(repr=False)
+    signing_key: SigningKey
+    admin_token: str = field(repr=False)
+
+
+def api_state(request: Request) -> ApiState:
+    """Dependency: this app's state."""
+    state: ApiState = request.app.state.soar
+    return state
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Dependency: a session for one request (writers open ``session.begin()`` themselves)."""
+    async with api_state(request).sessionmaker() as session:
+        yield session

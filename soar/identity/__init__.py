@@ -1,0 +1,1 @@
+"""Identity: agent registry and keys, soar's token signing key, task-scoped credentials (the PDP)."""
