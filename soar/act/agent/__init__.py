@@ -1,0 +1,1 @@
+"""Actions on an agent's containment state."""

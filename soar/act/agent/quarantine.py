@@ -1,0 +1,57 @@
+"""``agent:quarantine``: mark the agent quarantined and tell it to stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from soar.act.base import Action, ActionContext, ActionParams
+from soar.act.commands import send_command
+from soar.store.audit import audit
+from soar.store.models import AgentRecord
+from soar.telemetry.events import utcnow
+
+
+async def set_agent_status(ctx: ActionContext, status: str, reason: str) -> tuple[str, str]:
+    """Set the agent's status (creating the record for an unknown agent); returns (before, after)."""
+    agent = await ctx.session.get(AgentRecord, ctx.agent_id, with_for_update=True)
+    if agent is None:
+        agent = AgentRecord(agent_id=ctx.agent_id, status="unknown", status_reason="")
+        ctx.session.add(agent)
+        await ctx.session.flush()
+        await audit(ctx.session, ctx.actor, "agent.created", f"agent:{ctx.agent_id}", {"run_id": ctx.run_id})
+    before = agent.status
+    if before != status or agent.status_reason != reason:
+        agent.status = status
+        agent.status_reason = reason
+        agent.updated_at = utcnow()
+        await ctx.session.flush()
+        await audit(
+            ctx.session,
+            ctx.actor,
+            f"agent.{status}",
+            f"agent:{ctx.agent_id}",
+            {"from": before, "reason": reason, "run_id": ctx.run_id, "incident_id": ctx.incident_id},
+        )
+    return before, status
+
+
+class QuarantineAgentAction(Action):
+    """Quarantine the agent: status ``quarantined`` in the registry and a ``quarantine`` command."""
+
+    name = "agent:quarantine"
+    category = "agent"
+    description = "Set the agent's status to quarantined and send it a quarantine command on soar.control."
+    example = "- {id: quarantine, action: agent:quarantine, with: {reason: '{{ finding.summary }}'}}"
+
+    class Params(ActionParams):
+        """Parameters of agent:quarantine."""
+
+        reason: str = ""
+
+    async def run(self, ctx: ActionContext, params: ActionParams) -> dict[str, Any]:
+        """Quarantine (idempotent: a second run changes nothing and re-sends the same command id)."""
+        assert isinstance(params, self.Params)
+        reason = params.reason or ctx.finding.summary
+        before, after = await set_agent_status(ctx, "quarantined", reason)
+        cmd = await send_command(ctx, "quarantine", {}, reason)
+        return {"agent_id": ctx.agent_id, "status": after, "previous": before, "command_id": str(cmd.command_id)}

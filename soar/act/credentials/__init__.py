@@ -1,0 +1,1 @@
+"""Actions on the credentials soar issued."""

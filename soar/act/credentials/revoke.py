@@ -1,0 +1,59 @@
+"""``credentials:revoke``: revoke the agent's live tokens; authorize denies any token with ``revoked_at`` set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from soar.act.base import Action, ActionContext, ActionParams
+from soar.act.commands import send_command
+from soar.store.audit import audit
+from soar.store.models import CredentialRecord
+from soar.telemetry.events import utcnow
+
+
+class RevokeCredentialsAction(Action):
+    """Revoke every unrevoked, unexpired credential of the agent (or only ``credential_ids``)."""
+
+    name = "credentials:revoke"
+    category = "credentials"
+    description = "Revoke the agent's live credentials (all, or the ids given) and send a revoke command."
+    example = "- {id: revoke, action: credentials:revoke, with: {reason: '{{ finding.summary }}'}}"
+
+    class Params(ActionParams):
+        """Parameters of credentials:revoke."""
+
+        reason: str = ""
+        credential_ids: list[str] | None = None
+
+    async def run(self, ctx: ActionContext, params: ActionParams) -> dict[str, Any]:
+        """Revoke and report the ids revoked (idempotent: already revoked tokens are left alone)."""
+        assert isinstance(params, self.Params)
+        now = utcnow()
+        reason = params.reason or ctx.finding.summary
+        q = select(CredentialRecord).where(
+            CredentialRecord.agent_id == ctx.agent_id,
+            CredentialRecord.revoked_at.is_(None),
+            CredentialRecord.expires_at > now,
+        )
+        if params.credential_ids is not None:
+            q = q.where(CredentialRecord.credential_id.in_(params.credential_ids))
+        creds = list((await ctx.session.execute(q.with_for_update())).scalars())
+        for cred in creds:
+            cred.revoked_at = now
+            cred.revoked_reason = reason
+        ids = sorted(c.credential_id for c in creds)
+        if creds:
+            await ctx.session.flush()
+            await audit(
+                ctx.session,
+                ctx.actor,
+                "credentials.revoked",
+                f"agent:{ctx.agent_id}",
+                {"credential_ids": ids, "reason": reason, "run_id": ctx.run_id, "incident_id": ctx.incident_id},
+            )
+        # An empty list in the command means "drop every token": right when no specific ids were asked for.
+        wanted = ids if params.credential_ids is None else sorted(params.credential_ids)
+        cmd = await send_command(ctx, "revoke", {"credential_ids": wanted}, reason)
+        return {"agent_id": ctx.agent_id, "revoked": ids, "command_id": str(cmd.command_id)}

@@ -1,0 +1,1 @@
+"""Actions that page people through the notifier registry (``soar.notify``)."""

@@ -1,0 +1,1 @@
+"""Decide stage: match findings to playbooks and run them durably."""

@@ -1,0 +1,104 @@
+"""Conditions and templates in CEL (Common Expression Language): side-effect free, no code, no file access.
+
+A ``where`` condition is one CEL expression over ``finding`` and ``agent``. A template is a string with
+``{{ expr }}`` holes, each a CEL expression over the same names; the result is interpolated as text.
+CEL was chosen over Jinja2 because it has no attribute access into Python objects at all: the context is
+plain JSON data, so a playbook cannot reach code, files or the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import cel
+import orjson
+
+from soar.telemetry.findings import Finding
+
+TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+class ExpressionError(ValueError):
+    """A CEL expression does not compile or cannot be evaluated."""
+
+
+@lru_cache(maxsize=1024)
+def compile_expression(source: str) -> Any:
+    """Compile a CEL expression (cached); raises ExpressionError on a syntax error."""
+    if not source.strip():
+        raise ExpressionError("empty expression")
+    try:
+        return cel.compile(source)
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise ExpressionError(str(e).splitlines()[0]) from e
+
+
+def evaluate(source: str, context: dict[str, Any]) -> Any:
+    """Evaluate a CEL expression over plain JSON data."""
+    program = compile_expression(source)
+    try:
+        return program.execute(context)
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise ExpressionError(f"{source!r}: {type(e).__name__}: {e}") from e
+
+
+def condition(source: str, context: dict[str, Any]) -> bool:
+    """Evaluate a condition; anything but a boolean ``true`` is false."""
+    return evaluate(source, context) is True
+
+
+def template_holes(text: str) -> list[str]:
+    """The CEL expressions inside ``{{ }}`` in ``text``."""
+    return [m.group(1).strip() for m in TEMPLATE_RE.finditer(text)]
+
+
+def check_templates(value: Any) -> list[str]:
+    """Compile every template hole in a (nested) value; returns the error messages."""
+    errors: list[str] = []
+    if isinstance(value, str):
+        for hole in template_holes(value):
+            try:
+                compile_expression(hole)
+            except ExpressionError as e:
+                errors.append(f"bad template expression {hole!r}: {e}")
+    elif isinstance(value, dict):
+        for v in value.values():
+            errors.extend(check_templates(v))
+    elif isinstance(value, list):
+        for v in value:
+            errors.extend(check_templates(v))
+    return errors
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value, default=str).decode()
+
+
+def render(value: Any, context: dict[str, Any]) -> Any:
+    """Render templates in every string of a (nested) value; non-strings pass through."""
+    if isinstance(value, str):
+        if "{{" not in value:
+            return value
+        return TEMPLATE_RE.sub(lambda m: _as_text(evaluate(m.group(1).strip(), context)), value)
+    if isinstance(value, dict):
+        return {k: render(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, context) for v in value]
+    return value
+
+
+def finding_context(finding: Finding, agent: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The names conditions and templates see: ``finding`` (JSON, plus ``severity_level``) and ``agent``."""
+    data = finding.model_dump(mode="json")
+    data["severity_level"] = int(finding.severity)
+    return {"finding": data, "agent": agent}

@@ -1,0 +1,182 @@
+"""Load playbooks from YAML, resolving actions at load time and collecting every error with file:line and field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from soar.act import ACTIONS, Action
+from soar.decide.expressions import ExpressionError, check_templates, compile_expression
+from soar.decide.spec import PlaybookSpec, StepSpec
+from soar.errors import ContentError, ContentErrors
+
+Path_ = tuple[str | int, ...]
+
+
+def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _lines(value_node, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+
+
+def parse_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
+    """``yaml.safe_load`` plus a map from key path to 1-based line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        data = loader.construct_document(node)
+    finally:
+        loader.dispose()
+    lines: dict[Path_, int] = {}
+    _lines(node, (), lines)
+    return data, lines
+
+
+def _field(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Collector:
+    def __init__(self, path: Path, lines: dict[Path_, int]) -> None:
+        self.path = path
+        self.lines = lines
+        self.errors: list[ContentError] = []
+
+    def line(self, loc: Path_) -> int:
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in self.lines:
+                return self.lines[loc[:n]]
+        return 1
+
+    def add(self, message: str, loc: Path_) -> None:
+        # loc[0] is the index in the file's list; the field path is inside the playbook item
+        self.errors.append(ContentError(message, source=f"{self.path}:{self.line(loc)}", field=_field(loc[1:])))
+
+
+def _check_action(step: StepSpec, loc: Path_, raw_with: Any, col: _Collector) -> None:
+    try:
+        action: type[Action] = ACTIONS.get(step.action)
+    except KeyError as e:
+        col.add(str(e.args[0]), (*loc, "action"))
+        return
+    try:
+        action.check_params(step.with_)
+    except ValidationError as e:
+        for err in e.errors():
+            where = (*loc, "with", *err["loc"])
+            if err["type"] == "extra_forbidden":
+                known = ", ".join(action.Params.model_fields) or "none"
+                col.add(f"{step.action}: unknown parameter {err['loc'][-1]!r}; known: {known}", where)
+            else:
+                col.add(f"{step.action}: {err['msg']}", where)
+    for msg in check_templates(raw_with):
+        col.add(msg, (*loc, "with"))
+
+
+def _check_parts(raw: dict[str, Any], index: int, col: _Collector) -> None:
+    """Check steps and ``where`` on their own, so one bad field does not hide errors in the others."""
+    where = raw.get("where")
+    if isinstance(where, str):
+        try:
+            compile_expression(where)
+        except ExpressionError as e:
+            col.add(f"bad where expression: {e}", (index, "where"))
+    steps = raw.get("steps")
+    if not isinstance(steps, list):
+        return
+    seen: set[str] = set()
+    for i, raw_step in enumerate(steps):
+        loc: Path_ = (index, "steps", i)
+        try:
+            step = StepSpec.model_validate(raw_step)
+        except ValidationError as e:
+            for err in e.errors():
+                col.add(err["msg"], (*loc, *err["loc"]))
+            continue
+        if step.id in seen:
+            col.add(f"duplicate step id {step.id!r}", (*loc, "id"))
+        seen.add(step.id)
+        _check_action(step, loc, raw_step.get("with", {}), col)
+
+
+def _reported_by_parts(loc: tuple[Any, ...], msg: str) -> bool:
+    # per-step and duplicate-step errors were already reported by _check_parts
+    return (len(loc) >= 2 and loc[0] == "steps") or "duplicate step id" in msg
+
+
+def load_file(path: Path | str) -> tuple[list[PlaybookSpec], list[ContentError]]:
+    """Load one playbook file; returns the valid playbooks and every error found."""
+    path = Path(path)
+    col = _Collector(path, {})
+    try:
+        data, col.lines = parse_yaml(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return [], [ContentError(f"invalid YAML: {getattr(e, 'problem', e)}", source=f"{path}:{line}")]
+    except (OSError, UnicodeDecodeError) as e:
+        return [], [ContentError(f"cannot read: {e}", source=str(path))]
+    if data is None:
+        return [], []
+    if not isinstance(data, list):
+        return [], [ContentError("a playbook file is a YAML list of playbooks", source=f"{path}:1")]
+    specs: list[PlaybookSpec] = []
+    for index, raw in enumerate(data):
+        before = len(col.errors)
+        if not isinstance(raw, dict):
+            col.add("each item must be a mapping starting with 'playbook:'", (index,))
+            continue
+        _check_parts(raw, index, col)
+        try:
+            spec = PlaybookSpec.model_validate(raw)
+        except ValidationError as e:
+            for err in e.errors():
+                if not _reported_by_parts(err["loc"], err["msg"]):
+                    col.add(err["msg"], (index, *err["loc"]))
+            continue
+        if len(col.errors) == before:
+            specs.append(spec.with_source(f"{path}:{col.line((index,))}"))
+    return specs, col.errors
+
+
+def load_playbooks(directory: Path | str, *, strict: bool = True) -> list[PlaybookSpec]:
+    """Load every ``*.yaml``/``*.yml`` under ``directory`` (or one file).
+
+    Raises ContentErrors listing all problems (including duplicate ids) when ``strict``; otherwise the
+    broken playbooks are skipped.
+    """
+    root = Path(directory)
+    files = [root] if root.is_file() else sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")])
+    specs: list[PlaybookSpec] = []
+    errors: list[ContentError] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        got, errs = load_file(f)
+        errors.extend(errs)
+        for spec in got:
+            key = str(spec.id)
+            if key in seen:
+                errors.append(
+                    ContentError(f"duplicate playbook id {key} (first at {seen[key]})", source=spec.source, field="id")
+                )
+                continue
+            seen[key] = spec.source
+            specs.append(spec)
+    if errors and strict:
+        raise ContentErrors(errors)
+    return specs

@@ -1,0 +1,86 @@
+"""The ``Notifier`` extension point: pages people on a channel, at most once per idempotency key.
+
+A notifier is configured per channel and delivers a JSON-able message. It records a ``DeliveryRecord`` in
+the caller's session so that a replayed or resumed step pages nobody twice::
+
+    class EchoNotifier(Notifier):
+        name = "echo"
+
+        async def deliver(self, body, idempotency_key):
+            print(body)
+            return Delivery(status="delivered", attempts=1, response_code=None, target="stdout")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from soar.store.models import DeliveryRecord
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one delivery attempt sequence."""
+
+    status: str
+    attempts: int
+    response_code: int | None
+    target: str
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (step output)."""
+        return {
+            "status": self.status,
+            "attempts": self.attempts,
+            "response_code": self.response_code,
+            "target": self.target,
+            "duplicate": self.duplicate,
+        }
+
+
+class Notifier:
+    """Base class of notifiers; subclasses implement ``deliver``."""
+
+    name: ClassVar[str] = ""
+    target: str = ""
+
+    async def deliver(self, body: dict[str, Any], idempotency_key: str) -> Delivery:
+        """Send ``body`` once (with retries); raise NotifyError when it cannot be delivered."""
+        raise NotImplementedError
+
+    async def send(
+        self, session: AsyncSession, body: dict[str, Any], *, idempotency_key: str, incident_id: str | None = None
+    ) -> Delivery:
+        """Deliver unless ``idempotency_key`` was already delivered; record the delivery in ``session``."""
+        existing = await session.get(DeliveryRecord, idempotency_key)
+        if existing is not None and existing.status == "delivered":
+            return Delivery(
+                status="delivered",
+                attempts=existing.attempts,
+                response_code=existing.response_code,
+                target=existing.target,
+                duplicate=True,
+            )
+        result = await self.deliver(body, idempotency_key)
+        if existing is None:
+            session.add(
+                DeliveryRecord(
+                    idempotency_key=idempotency_key,
+                    notifier=self.name,
+                    target=result.target,
+                    status=result.status,
+                    attempts=result.attempts,
+                    response_code=result.response_code,
+                    incident_id=incident_id,
+                )
+            )
+        else:
+            existing.status = result.status
+            existing.attempts += result.attempts
+            existing.response_code = result.response_code
+        await session.flush()
+        return result

@@ -1,0 +1,250 @@
+"""The Responder on SQLite and PostgreSQL: runs, replays, throttle, incidents, resume after a crash."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from soar.decide.engine import Responder, run_id_for
+from soar.decide.spec import PlaybookSpec
+from soar.notify import Notifiers, WebhookNotifier
+from soar.store.audit import verify_chain
+from soar.store.models import (
+    AgentRecord,
+    CredentialRecord,
+    DeliveryRecord,
+    FindingRecord,
+    IncidentEventRecord,
+    IncidentRecord,
+    PlaybookRunRecord,
+    StepRunRecord,
+)
+from soar.telemetry.control import ControlCommand
+from soar.telemetry.events import utcnow
+from tests.decide.samples import Published, make_finding
+from tests.notify.receiver import SECRET, Receiver
+
+PB_ID = "7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+
+
+def contain_pb(**kw: Any) -> PlaybookSpec:
+    """revoke, quarantine, page: the shape of the shipped containment playbooks."""
+    data: dict[str, Any] = {
+        "playbook": "Contain injection",
+        "id": PB_ID,
+        "trigger": {"detectors": ["injection"], "min_severity": "high"},
+        "throttle": {"key": "agent", "window_s": 300},
+        "steps": [
+            {"id": "revoke", "action": "credentials:revoke", "with": {"reason": "{{ finding.summary }}"}},
+            {"id": "quarantine", "action": "agent:quarantine"},
+            {"id": "page", "action": "notify:webhook", "with": {"channel": "oncall"}, "continue_on_error": True},
+        ],
+    }
+    data.update(kw)
+    return PlaybookSpec.model_validate(data)
+
+
+async def count(sm, model) -> int:  # type: ignore[no-untyped-def]
+    """Rows in a table."""
+    async with sm() as s:
+        return int((await s.execute(select(func.count()).select_from(model))).scalar() or 0)
+
+
+@pytest.fixture
+def notifiers(receiver: Receiver) -> Notifiers:
+    """Channel oncall -> the local receiver."""
+    return Notifiers({"oncall": WebhookNotifier(receiver.url, SECRET, backoff_s=0.01)})
+
+
+async def _seed(sm) -> None:  # type: ignore[no-untyped-def]
+    async with sm() as s, s.begin():
+        s.add(AgentRecord(agent_id="agent-1", status="active"))
+        s.add(CredentialRecord(credential_id="c1", agent_id="agent-1", expires_at=utcnow() + timedelta(minutes=5)))
+
+
+async def test_handle_contains_and_records(sessionmaker, notifiers: Notifiers, receiver: Receiver) -> None:
+    await _seed(sessionmaker)
+    pub = Published()
+    r = Responder(sessionmaker, [contain_pb()], pub, notifiers)
+    f = make_finding(summary="tool result told the agent to mail secrets")
+    [out] = await r.handle([f])
+    assert out.status == "completed" and out.contained_at is not None
+    assert out.actions == ["credentials:revoke", "agent:quarantine", "notify:webhook"]
+    assert out.run_id == run_id_for(PB_ID, f.finding_id)
+    assert [c.command for c in pub] == ["revoke", "quarantine"]
+    async with sessionmaker() as s:
+        cred = await s.get(CredentialRecord, "c1")
+        assert cred is not None and cred.revoked_at is not None  # authorize now denies
+        agent = await s.get(AgentRecord, "agent-1")
+        assert agent is not None and agent.status == "quarantined"
+        inc = await s.get(IncidentRecord, out.incident_id)
+        assert inc is not None and inc.status == "contained" and inc.contained_at == out.contained_at
+        assert inc.first_event_at == f.observed_at and inc.severity == "high"
+        frec = await s.get(FindingRecord, str(f.finding_id))
+        assert frec is not None and frec.incident_id == inc.incident_id
+        kinds = list((await s.execute(select(IncidentEventRecord.kind).order_by(IncidentEventRecord.id))).scalars())
+        assert kinds[0] == "finding" and kinds.count("step") == 2 and kinds.count("notification") == 1
+        assert "status" in kinds
+        steps = list((await s.execute(select(StepRunRecord).order_by(StepRunRecord.position))).scalars())
+        assert [(st.step_id, st.status, st.attempts) for st in steps] == [
+            ("revoke", "succeeded", 1),
+            ("quarantine", "succeeded", 1),
+            ("page", "succeeded", 1),
+        ]
+        assert steps[0].idempotency_key == f"{out.run_id}:revoke"
+        intact, n = await verify_chain(s)
+        assert intact and n > 10
+    [req] = receiver.requests
+    body = req.body
+    assert req.signature_ok() and req.headers["Idempotency-Key"] == f"{out.run_id}:page"
+    assert body["incident"]["incident_id"] == out.incident_id
+    assert [a["action"] for a in body["actions_taken"]] == ["credentials:revoke", "agent:quarantine"]
+
+
+async def test_handle_replayed_finding_no_second_run_or_page(
+    sessionmaker, notifiers: Notifiers, receiver: Receiver
+) -> None:
+    pub = Published()
+    r = Responder(sessionmaker, [contain_pb()], pub, notifiers)
+    f = make_finding()
+    assert len(await r.handle([f])) == 1
+    assert await r.handle([f]) == []
+    assert await Responder(sessionmaker, [contain_pb()], pub, notifiers).handle([f, f]) == []
+    assert await count(sessionmaker, PlaybookRunRecord) == 1
+    assert await count(sessionmaker, FindingRecord) == 1
+    assert await count(sessionmaker, DeliveryRecord) == 1
+    assert len(receiver.requests) == 1
+    assert len(pub) == 2
+
+
+async def test_handle_throttle_joins_open_incident(sessionmaker, notifiers: Notifiers, receiver: Receiver) -> None:
+    r = Responder(sessionmaker, [contain_pb()], Published(), notifiers)
+    t0 = utcnow()
+    f1 = make_finding(observed_at=t0)
+    f2 = make_finding(observed_at=t0, offset_s=60, severity="critical")
+    [o1] = await r.handle([f1])
+    [o2] = await r.handle([f2])
+    assert o2.status == "throttled" and o2.run_id == o1.run_id and o2.incident_id == o1.incident_id
+    assert await count(sessionmaker, PlaybookRunRecord) == 1
+    assert len(receiver.requests) == 1
+    async with sessionmaker() as s:
+        frec = await s.get(FindingRecord, str(f2.finding_id))
+        assert frec is not None and frec.incident_id == o1.incident_id
+        inc = await s.get(IncidentRecord, o1.incident_id)
+        assert inc is not None and inc.severity == "critical"  # escalated by the joining finding
+        n = (
+            await s.execute(
+                select(func.count()).where(
+                    IncidentEventRecord.incident_id == o1.incident_id, IncidentEventRecord.kind == "finding"
+                )
+            )
+        ).scalar()
+        assert n == 2
+    # outside the window: a new run and a new incident
+    [o3] = await r.handle([make_finding(observed_at=t0, offset_s=900)])
+    assert o3.status == "completed" and o3.run_id != o1.run_id and o3.incident_id != o1.incident_id
+    # another agent is never throttled by agent-1's run
+    [o4] = await r.handle([make_finding(agent_id="agent-2", observed_at=t0, offset_s=30)])
+    assert o4.status == "completed" and o4.incident_id != o1.incident_id
+
+
+class Crash(BaseException):
+    """Simulates the process dying (not an Exception: nothing catches it)."""
+
+
+async def test_resume_after_crash_skips_succeeded_steps(sessionmaker, notifiers: Notifiers) -> None:
+    await _seed(sessionmaker)
+    sent: list[ControlCommand] = []
+
+    async def dying_publish(cmd: ControlCommand) -> None:
+        if cmd.command == "quarantine":
+            raise Crash
+        sent.append(cmd)
+
+    f = make_finding()
+    with pytest.raises(Crash):
+        await Responder(sessionmaker, [contain_pb()], dying_publish, notifiers).handle([f])
+    run_id = run_id_for(PB_ID, f.finding_id)
+    async with sessionmaker() as s:
+        run = await s.get(PlaybookRunRecord, run_id)
+        assert run is not None and run.status == "running"
+        q = await s.get(StepRunRecord, f"{run_id}:quarantine")
+        assert q is not None and q.status == "running" and q.attempts == 1
+        agent = await s.get(AgentRecord, "agent-1")
+        assert agent is not None and agent.status == "active"  # the crashed step's transaction rolled back
+
+    pub = Published()
+    [out] = await Responder(sessionmaker, [contain_pb()], pub, notifiers).resume()
+    assert out.status == "completed" and out.contained_at is not None
+    assert [c.command for c in pub] == ["quarantine"]  # revoke was not re-run
+    assert [c.command for c in sent] == ["revoke"]
+    async with sessionmaker() as s:
+        steps = {st.step_id: st for st in (await s.execute(select(StepRunRecord))).scalars()}
+        assert (steps["revoke"].attempts, steps["quarantine"].attempts, steps["page"].attempts) == (1, 2, 1)
+        assert all(st.status == "succeeded" for st in steps.values())
+    assert await Responder(sessionmaker, [contain_pb()], pub, notifiers).resume() == []
+
+
+async def test_failed_step_stops_run_unless_continue(sessionmaker) -> None:
+    pb = contain_pb(
+        steps=[
+            {"id": "page", "action": "notify:webhook", "with": {"channel": "nowhere"}, "continue_on_error": True},
+            {"id": "quarantine", "action": "agent:quarantine"},
+            {"id": "page2", "action": "notify:webhook", "with": {"channel": "nowhere"}},
+            {"id": "release", "action": "agent:release"},
+        ]
+    )
+    [out] = await Responder(sessionmaker, [pb], Published(), Notifiers()).handle([make_finding()])
+    assert out.status == "failed" and out.actions == ["agent:quarantine"]
+    assert out.contained_at is not None  # the containment step succeeded
+    async with sessionmaker() as s:
+        steps = {st.step_id: st for st in (await s.execute(select(StepRunRecord))).scalars()}
+        assert steps["page"].status == "failed" and "nowhere" in steps["page"].error
+        assert steps["page2"].status == "failed" and "release" not in steps
+
+
+async def test_approve_mode_waits(sqlite_sessionmaker, notifiers: Notifiers) -> None:
+    pub = Published()
+    [out] = await Responder(sqlite_sessionmaker, [contain_pb(mode="approve")], pub, notifiers).handle([make_finding()])
+    assert out.status == "waiting" and out.contained_at is None and pub == []
+    async with sqlite_sessionmaker() as s:
+        st = await s.get(StepRunRecord, f"{out.run_id}:revoke")
+        assert st is not None and st.status == "waiting"
+        run = await s.get(PlaybookRunRecord, out.run_id)
+        assert run is not None and run.status == "waiting"
+
+
+async def test_dry_run_changes_nothing(sqlite_sessionmaker, notifiers: Notifiers, receiver: Receiver) -> None:
+    await _seed(sqlite_sessionmaker)
+    pub = Published()
+    [out] = await Responder(sqlite_sessionmaker, [contain_pb()], pub, notifiers, dry_run=True).handle([make_finding()])
+    assert out.status == "completed" and out.dry_run and out.contained_at is None
+    assert pub == [] and receiver.requests == []
+    assert all(st["output"]["dry_run"] for st in out.steps)
+    async with sqlite_sessionmaker() as s:
+        agent = await s.get(AgentRecord, "agent-1")
+        assert agent is not None and agent.status == "active"
+        inc = await s.get(IncidentRecord, out.incident_id)
+        assert inc is not None and inc.status == "open"
+
+
+async def test_unmatched_finding_stored_without_incident(sqlite_sessionmaker) -> None:
+    f = make_finding(severity="low")
+    assert await Responder(sqlite_sessionmaker, [contain_pb()], Published()).handle([f]) == []
+    async with sqlite_sessionmaker() as s:
+        frec = await s.get(FindingRecord, str(f.finding_id))
+        assert frec is not None and frec.incident_id is None
+    assert await count(sqlite_sessionmaker, IncidentRecord) == 0
+
+
+async def test_two_playbooks_one_incident(sqlite_sessionmaker, notifiers: Notifiers) -> None:
+    page_only = contain_pb(id=str(uuid.uuid4()), playbook="Page", steps=[{"id": "page", "action": "notify:webhook"}])
+    outs = await Responder(sqlite_sessionmaker, [contain_pb(), page_only], Published(), notifiers).handle(
+        [make_finding()]
+    )
+    assert len(outs) == 2 and len({o.incident_id for o in outs}) == 1
+    assert await count(sqlite_sessionmaker, IncidentRecord) == 1
