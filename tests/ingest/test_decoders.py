@@ -42,7 +42,7 @@ def test_decode_rejects_bad_input_with_reason(raw: bytes, reason: str) -> None:
 
 
 def test_decode_schema_error_names_the_field() -> None:
-    with pytest.raises(IngestError, match="tool_call.payload.tool"):
+    with pytest.raises(IngestError, match=r"tool_call\.payload\.tool"):
         _decode(orjson.dumps(A.event("tool_call", {"tool": 5, "call_id": "c"})))
 
 

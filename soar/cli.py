@@ -1,0 +1,188 @@
+"""The ``soar`` command line (typer). Heavy imports stay inside commands so ``soar --help`` is quick."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+cli = typer.Typer(help="soar: verify, detect and contain autonomous AI agents.", no_args_is_help=True)
+schema_cli = typer.Typer(help="Print JSON Schemas.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+content_cli = typer.Typer(help="Analyst content: playbooks and detection rules.", no_args_is_help=True)
+actions_cli = typer.Typer(help="Response actions.", no_args_is_help=True)
+bench_cli = typer.Typer(help="Benchmarks (figures for docs/performance.md).", no_args_is_help=True)
+cli.add_typer(schema_cli, name="schema")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(content_cli, name="content")
+cli.add_typer(actions_cli, name="actions")
+cli.add_typer(bench_cli, name="bench")
+console = Console()
+
+
+def main() -> None:
+    """Entry point of the ``soar`` console script."""
+    cli()
+
+
+@schema_cli.command("telemetry")
+def schema_telemetry() -> None:
+    """The JSON Schema of a telemetry event (the contract with agents)."""
+    from soar.telemetry.events import telemetry_schema
+
+    typer.echo(json.dumps(telemetry_schema(), indent=2))
+
+
+@db_cli.command("upgrade")
+def db_upgrade(url: str = typer.Option("", help="database URL (default: SOAR_DATABASE_URL or SQLite)")) -> None:
+    """Apply migrations up to head."""
+    from soar.store.migrate import upgrade_sync
+
+    upgrade_sync(url or None)
+    console.print("[green]database at head[/green]")
+
+
+@cli.command()
+def broker(port: int = typer.Option(0, help="port (default: SOAR_BROKER_PORT)")) -> None:
+    """Run the embedded Kafka-compatible broker (Tansu) and create soar's topics; Ctrl-C stops it."""
+    from soar.broker import EmbeddedBroker, ensure_topics
+    from soar.config import get_settings
+    from soar.topics import topic_map
+
+    s = get_settings()
+    with EmbeddedBroker(port or s.broker_port) as b:
+        asyncio.run(ensure_topics(b.bootstrap, topic_map(s), s.partitions))
+        console.print(f"broker on [bold]{b.bootstrap}[/bold] (memory storage; a restart empties it)")
+        try:
+            assert b.proc is not None
+            b.proc.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+@cli.command()
+def worker(loglevel: str = typer.Option("warning")) -> None:
+    """Run a worker: ingest, verify, detect, decide, act. Run more for scale-out (same consumer group)."""
+    from soar.worker import run_worker
+
+    run_worker(loglevel)
+
+
+@cli.command()
+def api() -> None:
+    """Run the HTTP API (FastAPI/uvicorn) on SOAR_API_HOST:SOAR_API_PORT."""
+    from soar.api.server import serve
+    from soar.config import get_settings
+
+    serve(get_settings())
+
+
+@cli.command()
+def dev(
+    data_dir: Path = typer.Option(Path(".soar"), help="state directory (SQLite db, logs)"),
+) -> None:
+    """Everything on one machine for your own agents: embedded broker, worker, responder, API, SQLite."""
+    from soar.config import get_settings
+    from soar.demo.services import Services
+
+    s = get_settings().model_copy(update={"data_dir": data_dir})
+    services = Services(s, log_dir=data_dir / "logs")
+
+    async def _run() -> None:
+        await services.start()
+        console.print(f"[green]soar dev is up[/green]: broker {s.broker}, API {services.api_url}")
+        console.print(f"admin token: {data_dir / 'admin_token'} (also SOAR_ADMIN_TOKEN); logs in {data_dir / 'logs'}")
+        console.print("Ctrl-C stops everything.")
+        while all(p.poll() is None for p in services.procs.values()):
+            await asyncio.sleep(0.5)
+        console.print("[red]a service exited; see the logs[/red]")
+
+    try:
+        asyncio.run(_run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.stop()
+
+
+@cli.command()
+def demo(
+    data_dir: Path = typer.Option(Path(".demo"), help="scratch directory (wiped first)"),
+    seconds: float = typer.Option(20.0, help="seconds of benign traffic around the attacks"),
+) -> None:
+    """The full demo: services, a simulated fleet under three attacks, containment, a result table."""
+    from soar.demo.run import run_demo
+
+    raise typer.Exit(0 if run_demo(data_dir, seconds=seconds, console=console) else 1)
+
+
+@cli.command()
+def replay(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL file of telemetry events"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per finding"),
+) -> None:
+    """Run the pipeline over recorded events without a broker; print findings and the playbook plan (dry run)."""
+    from soar.replay import replay_file
+
+    ok = replay_file(file, console=console, as_json=as_json)
+    raise typer.Exit(0 if ok else 1)
+
+
+@content_cli.command("check")
+def content_check(
+    playbooks: Path = typer.Option(None, help="playbooks dir (default: settings)"),
+    detectors: Path = typer.Option(None, help="detectors dir (default: settings)"),
+) -> None:
+    """Load every playbook and rule file; list every error with file, line and field."""
+    from soar.config import get_settings
+    from soar.decide.loader import load_playbooks
+    from soar.detect.rules import load_rules
+    from soar.errors import ContentErrors
+
+    s = get_settings()
+    errors = []
+    counts = {}
+    for label, fn, path in (
+        ("playbooks", load_playbooks, playbooks or s.playbooks_dir),
+        ("rules", load_rules, (detectors or s.detectors_dir) / "rules"),
+    ):
+        try:
+            counts[label] = len(fn(path))
+        except ContentErrors as e:
+            errors.extend(e.errors)
+    for err in errors:
+        console.print(f"[red]error[/red] {err}")
+    if errors:
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green]: {counts.get('playbooks', 0)} playbooks, {counts.get('rules', 0)} rules")
+
+
+@actions_cli.command("list")
+def actions_list() -> None:
+    """The catalogue of response actions."""
+    from rich.table import Table
+
+    from soar.act import ACTIONS
+
+    table = Table("action", "description", "parameters")
+    for name, action in ACTIONS.items():
+        params = ", ".join(action.Params.model_fields) if getattr(action, "Params", None) else ""
+        table.add_row(name, getattr(action, "description", ""), params)
+    console.print(table)
+
+
+@bench_cli.command("pipeline")
+def bench_pipeline(
+    events: int = typer.Option(20000, help="events to push through the worker"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Events/s through one worker, and p50/p99 from attack event produced to containment recorded."""
+    from soar.bench import bench_pipeline as run
+
+    result = run(events=events, console=None if as_json else console)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")

@@ -1,0 +1,142 @@
+"""Start and stop soar's processes on one machine: embedded broker, worker, API (``soar dev`` and the demo)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from soar.broker import EmbeddedBroker, ensure_topics, free_port
+from soar.config import Settings
+from soar.store.migrate import upgrade
+from soar.topics import topic_map
+
+
+@dataclass
+class Services:
+    """Child processes of one ``soar dev``; ``stop()`` ends every one it started."""
+
+    settings: Settings
+    log_dir: Path
+    embedded_broker: bool = True
+    broker: EmbeddedBroker | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API."""
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment for the child processes (settings passed as SOAR_* variables)."""
+        s = self.settings
+        env = dict(os.environ)
+        env.update(
+            SOAR_DATA_DIR=str(s.data_dir.resolve()),
+            SOAR_DATABASE_URL=s.db_url,
+            SOAR_BROKER=s.broker,
+            SOAR_API_HOST=s.api_host,
+            SOAR_API_PORT=str(s.api_port),
+            SOAR_ADMIN_TOKEN=self.admin_token,
+            SOAR_TIER=s.tier.value,
+            SOAR_PARTITIONS=str(s.partitions),
+            PYTHONUNBUFFERED="1",
+        )
+        for name in ("topic_telemetry", "topic_findings", "topic_control", "topic_deadletter", "app_id"):
+            env[f"SOAR_{name.upper()}"] = str(getattr(s, name))
+        return env
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "soar", *args],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs[name] = proc
+        return proc
+
+    async def start(self, *, worker: bool = True, api: bool = True) -> None:
+        """Broker (if embedded), topics, migrations, then worker and API; waits until each is ready."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.embedded_broker:
+            self.broker = EmbeddedBroker(self.settings.broker_port, log_path=self.log_dir / "broker.log").start()
+            self.settings.broker = self.broker.bootstrap
+        await ensure_topics(self.settings.broker, topic_map(self.settings), self.settings.partitions)
+        await upgrade(self.settings.db_url)
+        ready = self.settings.data_dir / "worker.ready"
+        ready.unlink(missing_ok=True)
+        if api:
+            self._spawn("api", "api")
+        if worker:
+            self._spawn("worker", "worker")
+        if api:
+            await self._wait_http(f"{self.api_url}/healthz", "api")
+        if worker:
+            await self._wait_file(ready, "worker")
+
+    async def _wait_http(self, url: str, name: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while True:
+                self._check_alive(name)
+                try:
+                    if (await client.get(url, timeout=1.0)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not ready after {timeout}s; see {self.log_dir / name}.log")
+                await asyncio.sleep(0.1)
+
+    async def _wait_file(self, path: Path, name: str, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            self._check_alive(name)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready after {timeout}s; see {self.log_dir / name}.log")
+            await asyncio.sleep(0.1)
+
+    def _check_alive(self, name: str) -> None:
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is not None:
+            tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        """SIGTERM every child (then SIGKILL after 10 s), then the broker."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        self.procs.clear()
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+
+
+def local_settings(base: Settings, data_dir: Path, *, fresh_ports: bool = True) -> Settings:
+    """Settings for a self-contained run in ``data_dir`` (own SQLite file, free ports when asked)."""
+    upd: dict[str, object] = {"data_dir": data_dir, "database_url": base.database_url}
+    if fresh_ports:
+        port = free_port()
+        upd.update(broker_port=port, broker=f"127.0.0.1:{port}", api_port=free_port())
+    s = base.model_copy(update=upd)
+    return s

@@ -1,0 +1,119 @@
+"""What a worker process holds between batches: the pipeline, the key directory, the responder.
+
+The Faust agents in ``soar.detect.agents`` and ``soar.decide.agents`` are thin: they hand batches to
+the methods here, which call the pure stages and persist their results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import orjson
+import structlog
+from prometheus_client import Counter, Histogram
+
+from soar.config import Settings
+from soar.decide.engine import Responder
+from soar.decide.loader import load_playbooks
+from soar.detect import build_detectors
+from soar.detect.base import DetectConfig, StateStore
+from soar.ingest.decoders import DeadLetter, RawRecord
+from soar.memory.ledger import record_writes
+from soar.notify import Notifiers
+from soar.pipeline import BatchResult, Pipeline
+from soar.store.session import get_sessionmaker
+from soar.telemetry.control import ControlCommand
+from soar.telemetry.findings import Finding
+from soar.verify.checks import KeyDirectory
+from soar.verify.directory import load_directory
+
+log = structlog.get_logger(__name__)
+
+EVENTS = Counter("soar_events_total", "telemetry records read")
+DEAD = Counter("soar_deadletters_total", "records dead-lettered", ["reason"])
+FINDINGS = Counter("soar_findings_total", "findings made", ["detector", "rule"])
+BATCH_SECONDS = Histogram("soar_batch_seconds", "time to process one telemetry batch")
+
+Send = Callable[[bytes | None, bytes], Awaitable[None]]
+
+
+class WorkerRuntime:
+    """Pipeline + responder state for one worker process."""
+
+    def __init__(self, settings: Settings, state: StateStore) -> None:
+        self.settings = settings
+        self.sessionmaker = get_sessionmaker(settings.db_url)
+        self.directory = KeyDirectory()
+        detectors = build_detectors(DetectConfig(detectors_dir=settings.detectors_dir))
+        self.pipeline = Pipeline(detectors, self.directory, state, settings)
+        self.playbooks = load_playbooks(settings.playbooks_dir)
+        self.responder: Responder | None = None
+        self._last_refresh = 0.0
+        self._refresh_lock = asyncio.Lock()
+
+    def start_responder(self, publish: Callable[[ControlCommand], Awaitable[None]]) -> Responder:
+        """Create the responder with the control-topic publisher."""
+        self.responder = Responder(self.sessionmaker, self.playbooks, publish, Notifiers.from_settings(self.settings))
+        return self.responder
+
+    async def refresh_directory(self, min_interval: float = 0.0) -> None:
+        """Reload agents, keys and quarantine state from the store (at most every ``min_interval`` s)."""
+        async with self._refresh_lock:
+            if time.monotonic() - self._last_refresh < min_interval:
+                return
+            async with self.sessionmaker() as session:
+                fresh = await load_directory(session)
+            self.directory.keys = fresh.keys
+            self.directory.agents = fresh.agents
+            self.directory.quarantined = fresh.quarantined
+            self._last_refresh = time.monotonic()
+
+    def _needs_refresh(self, records: Sequence[RawRecord]) -> bool:
+        # An unknown kid may be a key enrolled since the last refresh: look again before calling it unknown.
+        for r in records:
+            try:
+                kid = orjson.loads(r.value).get("kid")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if kid and kid not in self.directory.keys:
+                return True
+        return False
+
+    async def handle_telemetry(self, records: Sequence[RawRecord], send_finding: Send, send_dead: Send) -> BatchResult:
+        """Run one batch through the pipeline; record memory writes, then emit findings and dead letters."""
+        t0 = time.perf_counter()
+        if self._needs_refresh(records):
+            await self.refresh_directory(min_interval=0.5)
+        result = self.pipeline.process(records)
+        if result.memory_writes:
+            # The ledger must hold a write before any finding about it reaches the responder (rollback reads it).
+            async with self.sessionmaker() as session, session.begin():
+                await record_writes(session, result.memory_writes)
+        for f in result.findings:
+            FINDINGS.labels(f.detector, f.rule).inc()
+            await send_finding(f.agent_id.encode(), f.model_dump_json().encode())
+        for dl in result.dead_letters:
+            DEAD.labels(dl.reason).inc()
+            await send_dead(None, dl.model_dump_json().encode())
+        EVENTS.inc(len(records))
+        BATCH_SECONDS.observe(time.perf_counter() - t0)
+        return result
+
+    async def handle_findings(self, raw: Sequence[bytes]) -> None:
+        """Decode findings from the findings topic and run playbooks for them."""
+        assert self.responder is not None, "start_responder() first"
+        findings = []
+        for value in raw:
+            try:
+                findings.append(Finding.model_validate_json(value))
+            except ValueError as e:  # a finding we wrote ourselves should always parse; keep going if not
+                log.error("bad finding on findings topic", error=str(e)[:200])
+        if findings:
+            await self.responder.handle(findings)
+
+
+def dead_letter_bytes(dl: DeadLetter) -> bytes:
+    """Serialise a dead letter."""
+    return dl.model_dump_json().encode()
