@@ -1,0 +1,291 @@
+"""``CoordinationDetector``: multi-agent abuse seen in message traffic.
+
+* ``relay_to_new_peers`` (high): an agent forwards content it *received* (from another agent, or from
+  untrusted input: web, e-mail, tool results...) to two or more peers it never messaged before, within a
+  window: the shape of a self-propagating prompt ("forward this to every agent you work with").
+* ``unauthorized_delegation`` (high): a message asks the recipient to run a tool (``delegation.tool``) that
+  the sender does not hold and the recipient does: a confused-deputy request. No warm-up needed.
+* ``new_peer_fanout`` (medium): after a baseline of messages, an agent contacts many peers it has never
+  exchanged messages with, within a short window.
+
+Near-duplicates are found with fingerprints: CRC32 hashes of word 5-shingles of the folded text, the
+smallest ``sketch_size`` of them kept per item (a bottom-k sketch, so two sketches of the same content pick
+the same shingles). All state lives in ``ctx.state`` under the agent's id and is bounded: peers, received
+items and relay records are capped, and window entries expire by event timestamp.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.normalize import fold
+from soar.detect.rules import SeverityName
+from soar.telemetry.events import UNTRUSTED_SOURCES, AgentEvent, MessageEvent
+from soar.telemetry.findings import Finding, Severity
+
+log = structlog.get_logger(__name__)
+
+AGENT_NS = "coord.agent"
+RECEIVED_NS = "coord.received"
+_MAX_HASH = 0xFFFFFFFF
+_TAGS = ["ASI07", "ASI08", "LLM06:2025"]
+
+
+class CoordinationOptions(BaseModel):
+    """Tuning for ``CoordinationDetector`` (``DetectConfig.options["coordination"]``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    shingle_words: int = Field(default=5, ge=2)
+    sketch_size: int = Field(default=256, ge=16, description="shingle hashes kept per received item")
+    min_shingles: int = Field(default=8, ge=1, description="shorter content is not fingerprinted (canned replies)")
+    similarity: float = Field(default=0.7, gt=0, le=1, description="containment that counts as a near-duplicate")
+    max_received: int = Field(default=32, ge=1, description="received items remembered per agent")
+    max_peers: int = Field(default=256, ge=8)
+    max_chars: int = Field(default=65_536, ge=1024, description="text fingerprinted per event")
+    relay_window_s: float = Field(default=900.0, gt=0)
+    relay_min_new_peers: int = Field(default=2, ge=1)
+    relay_warmup_messages: int = Field(default=0, ge=0, description="messages an agent sends before relays count")
+    fanout_window_s: float = Field(default=300.0, gt=0)
+    fanout_threshold: int = Field(default=4, ge=2, description="new peers in the window that make a fan-out")
+    fanout_warmup_messages: int = Field(default=5, ge=0, description="baseline before new peers are judged")
+    relay_severity: SeverityName = Severity.HIGH
+    delegation_severity: SeverityName = Severity.HIGH
+    fanout_severity: SeverityName = Severity.MEDIUM
+
+
+def shingle_hashes(text: str, words: int = 5, max_chars: int = 65_536) -> set[int]:
+    """CRC32 of every word ``words``-shingle of the folded text (stable across processes, unlike ``hash``)."""
+    tokens = [t for t in (w.strip(".,;:!?\"'()[]<>") for w in fold(text[:max_chars]).split()) if t]
+    if len(tokens) < words:
+        return {zlib.crc32(" ".join(tokens).encode())} if tokens else set()
+    return {zlib.crc32(" ".join(tokens[i : i + words]).encode()) for i in range(len(tokens) - words + 1)}
+
+
+def _sketch(hashes: set[int], k: int) -> tuple[list[int], int]:
+    """The k smallest hashes and the threshold below which the sketch is complete."""
+    ordered = sorted(hashes)
+    if len(ordered) <= k:
+        return ordered, _MAX_HASH
+    return ordered[:k], ordered[k - 1]
+
+
+def containment(sent: set[int], item: dict[str, Any]) -> float:
+    """How much of one side is inside the other: max of (item in sent, sent in item), both from the sketch."""
+    sketch = item["h"]
+    if not sketch:
+        return 0.0
+    inside = sum(1 for h in sketch if h in sent)
+    item_in_sent = inside / len(sketch)
+    below = [h for h in sent if h <= item["t"]]  # the sent shingles the item's sketch would have kept
+    sent_in_item = inside / len(below) if len(below) >= 2 else 0.0
+    return max(item_in_sent, min(sent_in_item, 1.0))
+
+
+class CoordinationDetector:
+    """Relays of received content to new peers, confused-deputy delegation, new-peer fan-out."""
+
+    name: ClassVar[str] = "coordination"
+    kinds: ClassVar[frozenset[str]] = frozenset({"message", "input", "tool_result", "tool_call"})
+
+    def __init__(self, config: DetectConfig) -> None:
+        self.options: CoordinationOptions = CoordinationOptions.model_validate(config.options.get(self.name, {}))
+
+    def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
+        """Findings for a batch, in event order."""
+        out: list[Finding] = []
+        for event in events:
+            try:
+                if isinstance(event, MessageEvent):
+                    out.extend(self.on_message(event, ctx))
+                elif event.kind == "tool_call":
+                    self._note_tool(event, ctx)
+                elif event.kind == "tool_result" or (
+                    event.kind == "input" and event.payload.source in UNTRUSTED_SOURCES  # type: ignore[union-attr]
+                ):
+                    self._receive(ctx, event.agent_id, event, event.text(), _origin(event))
+            except Exception:
+                log.exception("detector_event_failed", detector=self.name, event_id=str(event.event_id))
+        return out
+
+    # --- state helpers -----------------------------------------------------------------------------------------
+
+    def _agent(self, ctx: DetectContext, agent_id: str) -> dict[str, Any]:
+        return ctx.state.get(AGENT_NS, agent_id) or {
+            "sent_to": {},  # peer -> last ts
+            "heard_from": {},  # peer -> last ts
+            "n": 0,  # messages sent
+            "new_peers": [],  # [ts, peer] first contacts, for fan-out
+            "relays": [],  # [ts, item event id, peer, message event id]
+            "flagged_items": [],
+            "fanout_quiet_until": 0.0,
+            "tools_used": [],
+        }
+
+    def _cap(self, peers: dict[str, float]) -> dict[str, float]:
+        if len(peers) <= self.options.max_peers:
+            return peers
+        keep = sorted(peers.items(), key=lambda kv: kv[1])[-self.options.max_peers :]
+        return dict(keep)
+
+    def _note_tool(self, event: AgentEvent, ctx: DetectContext) -> None:
+        st = self._agent(ctx, event.agent_id)
+        tool = event.payload.tool  # type: ignore[union-attr]
+        if tool not in st["tools_used"]:
+            st["tools_used"] = [*st["tools_used"], tool][-64:]
+            ctx.state.set(AGENT_NS, event.agent_id, st)
+
+    def _receive(self, ctx: DetectContext, agent_id: str, event: AgentEvent, text: str, origin: dict[str, str]) -> None:
+        """Remember a fingerprint of content ``agent_id`` took in."""
+        o = self.options
+        hashes = shingle_hashes(text, o.shingle_words, o.max_chars)
+        if len(hashes) < o.min_shingles:
+            return
+        sketch, threshold = _sketch(hashes, o.sketch_size)
+        items: list[dict[str, Any]] = list(ctx.state.get(RECEIVED_NS, agent_id) or [])
+        items = [i for i in items if i["h"][:8] != sketch[:8]]  # the same content again: keep the newest
+        items.append({"h": sketch, "t": threshold, "eid": str(event.event_id), "ts": event.ts.timestamp(), **origin})
+        ctx.state.set(RECEIVED_NS, agent_id, items[-o.max_received :])
+
+    # --- messages ----------------------------------------------------------------------------------------------
+
+    def on_message(self, event: MessageEvent, ctx: DetectContext) -> list[Finding]:
+        """All three rules for one message; then learn the edge and the recipient's receipt."""
+        o = self.options
+        sender, recipient = event.agent_id, event.payload.to_agent
+        now = event.ts.timestamp()
+        st = self._agent(ctx, sender)
+        findings: list[Finding] = []
+        delegation = self._delegation(event, ctx, st)
+        if delegation is not None:
+            findings.append(delegation)
+        never_sent = recipient not in st["sent_to"]
+        hashes = shingle_hashes(event.payload.content, o.shingle_words, o.max_chars)
+        if never_sent and len(hashes) >= o.min_shingles and st["n"] >= o.relay_warmup_messages:
+            relay = self._relay(event, ctx, st, hashes, now)
+            if relay is not None:
+                findings.append(relay)
+        if never_sent and recipient not in st["heard_from"]:
+            fanout = self._fanout(event, st, now)
+            if fanout is not None:
+                findings.append(fanout)
+        st["sent_to"] = self._cap({**st["sent_to"], recipient: now})
+        st["n"] += 1
+        ctx.state.set(AGENT_NS, sender, st)
+        peer = st if recipient == sender else self._agent(ctx, recipient)
+        peer["heard_from"] = self._cap({**peer["heard_from"], sender: now})
+        ctx.state.set(AGENT_NS, recipient, peer)
+        self._receive(ctx, recipient, event, event.payload.content, {"from": sender, "src": "agent"})
+        return findings
+
+    def _delegation(self, event: MessageEvent, ctx: DetectContext, st: dict[str, Any]) -> Finding | None:
+        deleg = event.payload.delegation
+        if deleg is None or not deleg.tool:
+            return None
+        sender = ctx.agents.profile(event.agent_id)
+        recipient = ctx.agents.profile(event.payload.to_agent)
+        sender_tools = sender.tools if sender else frozenset()
+        if deleg.tool in sender_tools or recipient is None or deleg.tool not in recipient.tools:
+            return None
+        return Finding.make(
+            detector=self.name,
+            rule="unauthorized_delegation",
+            event=event,
+            severity=self.options.delegation_severity,
+            confidence=0.85,
+            summary=f"{event.agent_id} asked {event.payload.to_agent} to run {deleg.tool}, a tool it does not hold",
+            evidence={
+                "sender": event.agent_id,
+                "recipient": event.payload.to_agent,
+                "tool": deleg.tool,
+                "task": deleg.task,
+                "arg_keys": sorted(deleg.args),
+                "sender_enrolled": sender is not None,
+                "sender_tools": sorted(sender_tools),
+                "sender_seen_using_tool": deleg.tool in st["tools_used"],
+                "conversation_id": event.payload.conversation_id,
+            },
+            tags=["ASI03", "ASI07", "LLM06:2025", "AML.T0053"],
+        )
+
+    def _relay(
+        self, event: MessageEvent, ctx: DetectContext, st: dict[str, Any], hashes: set[int], now: float
+    ) -> Finding | None:
+        o = self.options
+        recipient = event.payload.to_agent
+        items = ctx.state.get(RECEIVED_NS, event.agent_id) or []
+        best, score = None, 0.0
+        for item in items:
+            if item.get("from") == recipient or now - item["ts"] > o.relay_window_s:
+                continue
+            c = containment(hashes, item)
+            if c > score:
+                best, score = item, c
+        if best is None or score < o.similarity:
+            return None
+        relays = [r for r in st["relays"] if now - r[0] <= o.relay_window_s]
+        relays.append([now, best["eid"], recipient, str(event.event_id)])
+        st["relays"] = relays[-64:]
+        same = [r for r in relays if r[1] == best["eid"]]
+        peers = sorted({r[2] for r in same})
+        if len(peers) < o.relay_min_new_peers or best["eid"] in st["flagged_items"]:
+            return None
+        st["flagged_items"] = [*st["flagged_items"], best["eid"]][-32:]
+        earlier = [r[3] for r in same if r[3] != str(event.event_id)]
+        source = best.get("src", "agent")
+        return Finding.make(
+            detector=self.name,
+            rule="relay_to_new_peers",
+            event=event,
+            severity=o.relay_severity,
+            confidence=round(min(0.5 + score / 2, 0.95), 3),
+            summary=f"{event.agent_id} relayed content received from {best.get('from') or source} "
+            f"to {len(peers)} peers it never messaged before",
+            evidence={
+                "sender": event.agent_id,
+                "new_peers": peers,
+                "similarity": round(score, 3),
+                "received_event_id": best["eid"],
+                "received_from": best.get("from", ""),
+                "received_source": source,
+                "relay_event_ids": [*earlier, str(event.event_id)],
+                "snippet": event.payload.content[:200],
+            },
+            tags=[*_TAGS, "AML.T0051.001"],
+            extra_event_ids=[*earlier, best["eid"]],
+        )
+
+    def _fanout(self, event: MessageEvent, st: dict[str, Any], now: float) -> Finding | None:
+        o = self.options
+        if st["n"] < o.fanout_warmup_messages:
+            return None
+        recent = [p for p in st["new_peers"] if now - p[0] <= o.fanout_window_s]
+        recent.append([now, event.payload.to_agent])
+        st["new_peers"] = recent[-(o.fanout_threshold * 4) :]
+        peers = sorted({p[1] for p in recent})
+        if len(peers) < o.fanout_threshold or now < st["fanout_quiet_until"]:
+            return None
+        st["fanout_quiet_until"] = now + o.fanout_window_s
+        return Finding.make(
+            detector=self.name,
+            rule="new_peer_fanout",
+            event=event,
+            severity=o.fanout_severity,
+            confidence=0.5,
+            summary=f"{event.agent_id} contacted {len(peers)} new peers in {o.fanout_window_s:g}s",
+            evidence={"sender": event.agent_id, "new_peers": peers, "window_s": o.fanout_window_s},
+            tags=_TAGS,
+        )
+
+
+def _origin(event: AgentEvent) -> dict[str, str]:
+    p: Any = event.payload
+    if event.kind == "tool_result":
+        return {"from": p.tool, "src": "tool"}
+    return {"from": p.origin, "src": p.source}

@@ -1,0 +1,211 @@
+"""``InjectionDetector``: prompt injection in text entering an agent's context (input, tool_result, message).
+
+Each event's text is normalised (``soar.detect.normalize``: folded, hidden and encoded parts surfaced),
+cut into overlapping chunks and scanned with the ``injection`` rules of the pack in one RE2 set pass per
+chunk. The source decides the class of finding: text an attacker may control (tool results, inputs from
+web/email/file/retrieval/tool/agent, messages from other agents) makes ``indirect_prompt_injection`` at the
+rules' ``severity``; the user's own input makes ``direct_prompt_injection`` at their ``trusted_severity``.
+One finding per event, so the finding id (detector + rule + event id) is stable across replays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import re2
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.normalize import HIDDEN_ORIGINS, NormalizedText, normalize
+from soar.detect.rules import (
+    DEFAULT_MATURITIES,
+    RuleMatch,
+    RuleSet,
+    RuleSpec,
+    SeverityName,
+    combined_confidence,
+    load_rule_pack,
+    raise_severity,
+)
+from soar.telemetry.events import UNTRUSTED_SOURCES, AgentEvent
+from soar.telemetry.findings import Finding, Severity
+
+log = structlog.get_logger(__name__)
+
+# Cheap signs that a match is *about* an attack (a security article, a quoted example) rather than one.
+_EXPLAINED = re2.compile(
+    r"prompt\W+injection|jailbreak|red\W+team|attackers?\W+(?:can|may|might|could|often|use|try)|for\W+example"
+    r"|\be\.g\.|such\W+as|example\W+of|malicious\W+(?:prompt|input|instruction)|adversarial|security\W+research"
+)
+
+
+class InjectionOptions(BaseModel):
+    """Tuning for ``InjectionDetector`` (``DetectConfig.options["injection"]``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chunk_chars: int = Field(default=4096, ge=256, description="scan window over the normalised text")
+    chunk_overlap: int = Field(default=512, ge=0, description="windows overlap so a match never straddles a cut")
+    max_scan_chars: int = Field(default=262_144, ge=1024, description="longer texts are truncated (and say so)")
+    snippet_chars: int = Field(default=200, ge=20)
+    max_matches: int = Field(default=10, ge=1, description="matches kept in evidence")
+    combo_bonus: bool = Field(default=True, description="two or more distinct rules: severity +1")
+    hidden_bonus: bool = Field(default=True, description="match in hidden or encoded text: severity +1")
+    explained_penalty: int = Field(default=1, ge=0, description="match in an explanatory/quoted context: -N")
+    min_severity: SeverityName = Field(default=Severity.LOW, description="findings below this are dropped")
+
+
+def event_source(event: AgentEvent) -> tuple[str, str]:
+    """(source kind, origin) of the text in ``event``: who could have written it."""
+    p: Any = event.payload
+    if event.kind == "input":
+        return p.source, p.origin
+    if event.kind == "tool_result":
+        return "tool", p.tool
+    if event.kind == "message":
+        return "agent", event.agent_id
+    if event.kind == "memory_write":
+        return p.provenance.source, p.provenance.origin
+    return "system", ""
+
+
+def _options(config: DetectConfig, name: str, model: type[BaseModel]) -> Any:
+    return model.model_validate(config.options.get(name, {}))
+
+
+def rules_for(config: DetectConfig, predicate: Any, rules: list[RuleSpec] | None = None) -> RuleSet:
+    """A RuleSet of the pack's rules (or ``rules``) that satisfy ``predicate``."""
+    if rules is None:
+        maturities = config.options.get("rules", {}).get("maturities", DEFAULT_MATURITIES)
+        rules = load_rule_pack(config.detectors_dir / "rules", maturities=maturities)
+    return RuleSet(r for r in rules if predicate(r))
+
+
+class InjectionDetector:
+    """Direct and indirect prompt injection, from the ``injection`` rules of the pack."""
+
+    name: ClassVar[str] = "injection"
+    kinds: ClassVar[frozenset[str]] = frozenset({"input", "tool_result", "message"})
+
+    def __init__(self, config: DetectConfig, rules: list[RuleSpec] | None = None) -> None:
+        self.options: InjectionOptions = _options(config, self.name, InjectionOptions)
+        self.ruleset = rules_for(config, lambda r: r.detector == "injection", rules)
+
+    def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
+        """One finding per event whose text matches injection rules."""
+        out: list[Finding] = []
+        for event in events:
+            try:
+                finding = self.check(event)
+            except Exception:
+                log.exception("detector_event_failed", detector=self.name, event_id=str(event.event_id))
+                continue
+            if finding is not None:
+                out.append(finding)
+        return out
+
+    def scan(self, nt: NormalizedText, kind: str, source: str) -> list[tuple[RuleMatch, int]]:
+        """Rule matches over ``nt`` in overlapping chunks: (match, chunk start), first occurrence per rule."""
+        o = self.options
+        text = nt.text
+        if len(text) <= o.chunk_chars:
+            return [(m, 0) for m in self.ruleset.match(text, kind=kind, source=source, snippet_chars=o.snippet_chars)]
+        seen: dict[Any, tuple[RuleMatch, int]] = {}
+        step = max(o.chunk_chars - o.chunk_overlap, 1)
+        for start in range(0, max(len(text) - o.chunk_overlap, 1), step):
+            chunk = text[start : start + o.chunk_chars]
+            for m in self.ruleset.match(chunk, kind=kind, source=source, snippet_chars=o.snippet_chars):
+                seen.setdefault(m.rule.id, (m, start))
+        return sorted(seen.values(), key=lambda mc: mc[1] + mc[0].start)
+
+    def check(self, event: AgentEvent) -> Finding | None:
+        """The finding for one event, or None."""
+        o = self.options
+        raw = event.text()
+        if not raw:
+            return None
+        truncated = len(raw) > o.max_scan_chars
+        source, origin = event_source(event)
+        nt = normalize(raw[: o.max_scan_chars])
+        matches = self.scan(nt, event.kind, source)
+        if not matches:
+            return None
+        untrusted = source in UNTRUSTED_SOURCES
+        severities: list[Severity] = []
+        confidences: list[float] = []
+        details: list[dict[str, Any]] = []
+        for m, chunk_start in matches:
+            pos = chunk_start + m.start
+            segment, offset = nt.locate(pos)
+            sev = m.rule.severity if untrusted else m.rule.trusted
+            conf = m.rule.confidence
+            hidden = segment in HIDDEN_ORIGINS
+            explained = False
+            if hidden and o.hidden_bonus:
+                sev = raise_severity(sev)
+                conf = min(conf + 0.1, 0.99)
+            elif segment == "body" and o.explained_penalty:
+                window = nt.text[max(pos - 200, 0) : m.end + chunk_start + 200]
+                explained = _EXPLAINED.search(window) is not None or _quoted(nt.text, pos, chunk_start + m.end)
+                if explained:
+                    sev = raise_severity(sev, -o.explained_penalty)
+                    conf *= 0.6
+            severities.append(sev)
+            confidences.append(conf)
+            details.append(
+                {
+                    "rule_id": str(m.rule.id),
+                    "rule": m.rule.rule,
+                    "severity": sev.label,
+                    "snippet": m.snippet,
+                    "segment": segment,
+                    "offset": offset,
+                    "chunk_offset": chunk_start,
+                    "explained": explained,
+                }
+            )
+        severity = max(severities)
+        if o.combo_bonus and len({m.rule.rule for m, _ in matches}) >= 2:
+            severity = raise_severity(severity)
+        if severity < o.min_severity:
+            return None
+        direction = "indirect" if untrusted else "direct"
+        tags = {"LLM01:2025", "AML.T0051.001" if untrusted else "AML.T0051.000"}
+        for m, _ in matches:
+            tags.update(m.rule.tags)
+        segments = sorted({d["segment"] for d in details})
+        hidden_in = [s for s in segments if s in HIDDEN_ORIGINS]
+        top = max(zip(severities, range(len(matches)), strict=True))[1]
+        where = f" ({origin})" if origin else ""
+        hidden_note = f", hidden in {', '.join(hidden_in)}" if hidden_in else ""
+        return Finding.make(
+            detector=self.name,
+            rule=f"{direction}_prompt_injection",
+            event=event,
+            severity=severity,
+            confidence=combined_confidence(confidences),
+            summary=f"{direction} prompt injection in {event.kind} from {source}{where}: {matches[top][0].rule.rule}"
+            f"{hidden_note}",
+            evidence={
+                "direction": direction,
+                "source": source,
+                "origin": origin,
+                "kind": event.kind,
+                "rule_ids": [d["rule_id"] for d in details],
+                "segments": segments,
+                "hidden": bool(hidden_in),
+                "matches": details[: o.max_matches],
+                "scanned_chars": len(nt.text),
+                "truncated": truncated,
+            },
+            tags=sorted(tags),
+        )
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """True when the match sits inside a quotation (a quote mark just before and just after it)."""
+    before = text[max(start - 3, 0) : start]
+    after = text[end : end + 3]
+    return any(q in before for q in '"“«') and any(q in after for q in '"”»')
