@@ -1,0 +1,19 @@
+"""The agent-side SDK: signed telemetry, control commands, task-scoped tokens, memory adapters."""
+
+from soar.sdk.client import AgentQuarantined, AppliedCommand, SdkError, SoarAgent
+from soar.sdk.memory import DictMemoryStore, MemoryStore, SQLiteMemoryStore
+from soar.sdk.sync import SoarAgentSync
+from soar.sdk.tokens import AuthorizeDecision, TokenGrant
+
+__all__ = [
+    "AgentQuarantined",
+    "AppliedCommand",
+    "AuthorizeDecision",
+    "DictMemoryStore",
+    "MemoryStore",
+    "SQLiteMemoryStore",
+    "SdkError",
+    "SoarAgent",
+    "SoarAgentSync",
+    "TokenGrant",
+]
