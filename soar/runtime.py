@@ -27,7 +27,7 @@ from soar.store.session import get_sessionmaker
 from soar.telemetry.control import ControlCommand
 from soar.telemetry.findings import Finding
 from soar.verify.checks import KeyDirectory
-from soar.verify.directory import load_directory
+from soar.verify.directory import load_directory, load_for_kids
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +36,7 @@ DEAD = Counter("soar_deadletters_total", "records dead-lettered", ["reason"])
 FINDINGS = Counter("soar_findings_total", "findings made", ["detector", "rule"])
 BATCH_SECONDS = Histogram("soar_batch_seconds", "time to process one telemetry batch")
 
+NEGATIVE_TTL_S = 2.0
 Send = Callable[[bytes | None, bytes], Awaitable[None]]
 
 
@@ -52,6 +53,7 @@ class WorkerRuntime:
         self.responder: Responder | None = None
         self._last_refresh = 0.0
         self._refresh_lock = asyncio.Lock()
+        self._misses: dict[str, float] = {}  # kid -> monotonic time until which it counts as unknown
 
     def start_responder(self, publish: Callable[[ControlCommand], Awaitable[None]]) -> Responder:
         """Create the responder with the control-topic publisher."""
@@ -70,22 +72,37 @@ class WorkerRuntime:
             self.directory.quarantined = fresh.quarantined
             self._last_refresh = time.monotonic()
 
-    def _needs_refresh(self, records: Sequence[RawRecord]) -> bool:
-        # An unknown kid may be a key enrolled since the last refresh: look again before calling it unknown.
+    async def learn_unknown_keys(self, records: Sequence[RawRecord]) -> None:
+        """Look up kids the snapshot lacks (an agent enrolled since the last refresh) before calling them unknown.
+
+        One indexed query per batch that has any; a kid that is still unknown is not asked for again for
+        ``NEGATIVE_TTL_S``, so a flood of forged kids cannot hammer the database.
+        """
+        now = time.monotonic()
+        unknown: set[str] = set()
         for r in records:
             try:
                 kid = orjson.loads(r.value).get("kid")
             except (orjson.JSONDecodeError, AttributeError):
                 continue
-            if kid and kid not in self.directory.keys:
-                return True
-        return False
+            if isinstance(kid, str) and kid not in self.directory.keys and self._misses.get(kid, 0.0) <= now:
+                unknown.add(kid[:128])
+        if not unknown:
+            return
+        async with self.sessionmaker() as session:
+            found = await load_for_kids(session, unknown)
+        self.directory.keys.update(found.keys)
+        self.directory.agents.update(found.agents)
+        self.directory.quarantined |= found.quarantined
+        if len(self._misses) > 100_000:
+            self._misses.clear()
+        for kid in unknown - found.keys.keys():
+            self._misses[kid] = now + NEGATIVE_TTL_S
 
     async def handle_telemetry(self, records: Sequence[RawRecord], send_finding: Send, send_dead: Send) -> BatchResult:
         """Run one batch through the pipeline; record memory writes, then emit findings and dead letters."""
         t0 = time.perf_counter()
-        if self._needs_refresh(records):
-            await self.refresh_directory(min_interval=0.5)
+        await self.learn_unknown_keys(records)
         result = self.pipeline.process(records)
         if result.memory_writes:
             # The ledger must hold a write before any finding about it reaches the responder (rollback reads it).

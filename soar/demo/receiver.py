@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from soar.broker import free_port
+from soar.notify.webhook import SIGNATURE_HEADER, verify_signature
 
 
 @dataclass
@@ -53,13 +52,12 @@ class WebhookReceiver:
         if self.fail_next > 0:
             self.fail_next -= 1
             return JSONResponse({"error": "unavailable"}, status_code=503)
-        expect = "sha256=" + hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
-        got = request.headers.get("x-soar-signature", "")
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             body = {"_raw": raw.decode(errors="replace")}
-        d = Delivery(request.url.path, body, dict(request.headers), hmac.compare_digest(expect, got), time.time())
+        ok = verify_signature(raw, self.secret, request.headers.get(SIGNATURE_HEADER, ""))
+        d = Delivery(request.url.path, body, dict(request.headers), ok, time.time())
         self.deliveries.append(d)
         if self.on_delivery:
             self.on_delivery(d)

@@ -30,6 +30,7 @@ class Services:
     broker: EmbeddedBroker | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -37,22 +38,18 @@ class Services:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
     def env(self) -> dict[str, str]:
-        """Environment for the child processes (settings passed as SOAR_* variables)."""
-        s = self.settings
+        """Environment for the child processes: every setting as its ``SOAR_*`` variable."""
         env = dict(os.environ)
+        for name, value in self.settings.model_dump(mode="json").items():
+            if value is not None:
+                env[f"SOAR_{name.upper()}"] = value if isinstance(value, str) else str(value)
         env.update(
-            SOAR_DATA_DIR=str(s.data_dir.resolve()),
-            SOAR_DATABASE_URL=s.db_url,
-            SOAR_BROKER=s.broker,
-            SOAR_API_HOST=s.api_host,
-            SOAR_API_PORT=str(s.api_port),
+            SOAR_DATA_DIR=str(self.settings.data_dir.resolve()),
+            SOAR_DATABASE_URL=self.settings.db_url,
             SOAR_ADMIN_TOKEN=self.admin_token,
-            SOAR_TIER=s.tier.value,
-            SOAR_PARTITIONS=str(s.partitions),
             PYTHONUNBUFFERED="1",
         )
-        for name in ("topic_telemetry", "topic_findings", "topic_control", "topic_deadletter", "app_id"):
-            env[f"SOAR_{name.upper()}"] = str(getattr(s, name))
+        env.update(self.extra_env)
         return env
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:

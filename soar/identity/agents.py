@@ -6,6 +6,7 @@ one-time secret) will call :func:`register_agent` with ``actor="enrollment:<id>"
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -109,13 +110,14 @@ async def agent_keys(session: AsyncSession, agent_id: str) -> list[AgentKeyRecor
     return list((await session.execute(q)).scalars())
 
 
-async def active_keys(session: AsyncSession) -> dict[str, tuple[str, str]]:
-    """Every active key: ``kid -> (agent_id, public_key_b64)`` (quarantined agents' keys included)."""
-    rows = await session.execute(
-        select(AgentKeyRecord.kid, AgentKeyRecord.agent_id, AgentKeyRecord.public_key).where(
-            AgentKeyRecord.status == "active"
-        )
+async def active_keys(session: AsyncSession, kids: Collection[str] | None = None) -> dict[str, tuple[str, str]]:
+    """Active keys, ``kid -> (agent_id, public_key_b64)``, all or only ``kids`` (quarantined agents' included)."""
+    q = select(AgentKeyRecord.kid, AgentKeyRecord.agent_id, AgentKeyRecord.public_key).where(
+        AgentKeyRecord.status == "active"
     )
+    if kids is not None:
+        q = q.where(AgentKeyRecord.kid.in_(list(kids)))
+    rows = await session.execute(q)
     return {kid: (agent_id, pub) for kid, agent_id, pub in rows}
 
 

@@ -51,7 +51,9 @@ class DeadLetter(BaseModel):
     ts: datetime
 
     @classmethod
-    def of(cls, record: RawRecord, reason: str, detail: str = "", agent_id: str | None = None, keep: int = 65536) -> DeadLetter:
+    def of(
+        cls, record: RawRecord, reason: str, detail: str = "", agent_id: str | None = None, keep: int = 65536
+    ) -> DeadLetter:
         """A dead letter for ``record`` (raw bytes kept up to ``keep`` bytes; the size says how many there were)."""
         return cls(
             reason=reason,
@@ -99,6 +101,8 @@ def decode(record: RawRecord, *, max_bytes: int, max_depth: int) -> Ingested:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
+        if "depth limit" in str(e).lower():  # orjson stops at 1024 levels, before our own check
+            raise IngestError("too_deep", f"nesting deeper than {max_depth}") from e
         raise IngestError("invalid_json", str(e)[:200]) from e
     if not isinstance(obj, dict):
         raise IngestError("not_an_object", f"top-level JSON is {type(obj).__name__}")

@@ -103,5 +103,7 @@ def verify(item: Ingested, directory: KeyDirectory, *, tier: Tier, max_skew_s: f
             f"quarantined agent {ev.agent_id} is still acting ({ev.kind})",
         )
     if ev.ts - utcnow() > timedelta(seconds=max_skew_s):
-        finding("clock_skew", Severity.MEDIUM, 0.8, f"event ts {ev.ts.isoformat()} is in the future", ts=ev.ts.isoformat())
+        finding(
+            "clock_skew", Severity.MEDIUM, 0.8, f"event ts {ev.ts.isoformat()} is in the future", ts=ev.ts.isoformat()
+        )
     return Verdict(True, findings)

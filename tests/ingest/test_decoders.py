@@ -29,6 +29,7 @@ def test_decode_valid_event_keeps_canonical_bytes() -> None:
         (b"[1,2,3]", "not_an_object"),
         (b"x" * 5000, "too_large"),
         (b'{"a":' + b"[" * 20 + b"1" + b"]" * 20 + b"}", "too_deep"),
+        (b"[" * 1100 + b"]" * 1100, "too_deep"),
         (orjson.dumps({"kind": "input"}), "schema"),
         (orjson.dumps({**A.event("input", {"source": "user", "content": "x"}), "kind": "telepathy"}), "schema"),
         (orjson.dumps(A.event("tool_call", {"tool": 5, "call_id": "c"})), "schema"),
