@@ -1,0 +1,188 @@
+"""``soar demo``: a fleet of agents under three attacks, contained by soar, summarised in a table.
+
+Everything is real: the embedded broker, a ``soar worker`` and a ``soar api`` process on a fresh SQLite
+database, agents registered through the API and talking through the SDK, a local webhook receiver for
+on-call. Time to containment is measured from the attack event's production to the quarantine step
+being recorded in the store (both wall clock on this machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import structlog
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from soar.config import get_settings
+from soar.demo.receiver import Delivery, WebhookReceiver
+from soar.demo.services import Services, local_settings
+from soar.sim.fleet import FleetConfig, run_fleet
+from soar.sim.reports import AttackReport, FleetReport
+from soar.store.models import AgentRecord, FindingRecord, PlaybookRunRecord, StepRunRecord
+from soar.store.session import dispose_all, get_sessionmaker
+from soar.topics import topic_map
+
+CONTAINMENT = {"agent:quarantine", "credentials:revoke"}
+
+
+@dataclass
+class ScenarioRow:
+    """One line of the result table."""
+
+    scenario: str
+    victim: str
+    detectors: list[str] = field(default_factory=list)
+    playbooks: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    contain_ms: float | None = None
+    contained: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+async def _scenario_row(services: Services, attack: AttackReport) -> ScenarioRow:
+    row = ScenarioRow(attack.attack, attack.victim)
+    ids = set(attack.event_ids())
+    sm = get_sessionmaker(services.settings.db_url)
+    async with sm() as s:
+        findings = [
+            f
+            for f in (await s.execute(select(FindingRecord).where(FindingRecord.agent_id == attack.victim))).scalars()
+            if ids & set(f.event_ids)
+        ]
+        runs = (
+            (
+                await s.execute(
+                    select(PlaybookRunRecord).where(PlaybookRunRecord.finding_id.in_([f.finding_id for f in findings]))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        steps = (
+            (await s.execute(select(StepRunRecord).where(StepRunRecord.run_id.in_([r.run_id for r in runs]))))
+            .scalars()
+            .all()
+        )
+        agent = await s.get(AgentRecord, attack.victim)
+    row.detectors = sorted({f"{f.detector}/{f.rule}" for f in findings})
+    row.playbooks = sorted({r.playbook_name for r in runs})
+    done = [st for st in steps if st.status == "succeeded"]
+    row.actions = sorted({st.action for st in done})
+    quarantines = [st.finished_at for st in done if st.action == "agent:quarantine" and st.finished_at]
+    if quarantines and attack.produced_at:
+        row.contain_ms = (min(quarantines).timestamp() - attack.produced_at) * 1000
+    quarantined = agent is not None and agent.status == "quarantined"
+    row.contained = quarantined and CONTAINMENT <= set(row.actions)
+    if attack.attack == "memory":
+        row.contained = row.contained and bool(attack.memory_restored) and "memory:rollback" in row.actions
+        row.notes.append("memory restored" if attack.memory_restored else "memory NOT restored")
+    if attack.attack == "injection":
+        row.contained = row.contained and bool(attack.exfil_blocked)
+        row.notes.append(
+            f"exfiltration blocked by {attack.blocked_by}" if attack.exfil_blocked else "exfil NOT blocked"
+        )
+    return row
+
+
+async def _benign_touched(services: Services, report: FleetReport) -> list[str]:
+    victims = {a.victim for a in report.attacks}
+    touched = set(report.benign_touched)
+    async with get_sessionmaker(services.settings.db_url)() as s:
+        for a in (await s.execute(select(AgentRecord))).scalars():
+            if a.agent_id not in victims and a.status != "active":
+                touched.add(a.agent_id)
+    return sorted(touched)
+
+
+def _print_table(console: Console, rows: list[ScenarioRow]) -> None:
+    table = Table(title="soar demo: attacks and containment", show_lines=True)
+    for col in ("scenario", "detector", "playbook", "actions taken", "time to contain (ms)", "status"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r.scenario,
+            "\n".join(r.detectors) or "-",
+            "\n".join(r.playbooks) or "-",
+            "\n".join(r.actions + r.notes) or "-",
+            f"{r.contain_ms:.0f}" if r.contain_ms is not None else "-",
+            "[green]contained[/green]" if r.contained else "[red]not contained[/red]",
+        )
+    console.print(table)
+
+
+async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    settings = local_settings(get_settings(), data_dir.resolve())
+    settings = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{(data_dir / 'soar.db').resolve()}"})
+
+    def on_page(d: Delivery) -> None:
+        inc = d.body.get("incident") or {}
+        finding = d.body.get("finding") or {}
+        sig = "signature ok" if d.signature_ok else "BAD SIGNATURE"
+        console.print(
+            f"[bold magenta]PAGE[/bold magenta] on-call webhook ({sig}): "
+            f"{finding.get('agent_id', '?')} {finding.get('detector', '?')}/{finding.get('rule', '?')} "
+            f"incident {str(inc.get('incident_id', '?'))[:8]} status {inc.get('status', '?')}"
+        )
+
+    receiver = await WebhookReceiver(settings.webhook_secret, on_delivery=on_page).start()
+    services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
+    t0 = time.monotonic()
+    try:
+        console.print("[bold]starting[/bold] embedded broker, worker and API (SQLite) ...")
+        await services.start()
+        console.print(f"services up in {time.monotonic() - t0:.1f}s: broker {settings.broker}, API {services.api_url}")
+
+        async with httpx.AsyncClient(
+            base_url=services.api_url, headers={"Authorization": f"Bearer {services.admin_token}"}
+        ) as api:
+
+            async def register(agent_id: str, public_key: str, tools: list[str]) -> None:
+                r = await api.post("/v1/agents", json={"agent_id": agent_id, "public_key": public_key, "tools": tools})
+                r.raise_for_status()
+                console.print(f"registered [cyan]{agent_id}[/cyan] tools={','.join(tools)}")
+
+            cfg = FleetConfig(
+                bootstrap=settings.broker,
+                topics=topic_map(settings),
+                api_url=services.api_url,
+                duration_s=seconds,
+                data_dir=data_dir / "fleet",
+                register=register,
+                on_event=lambda line: console.print(line, highlight=False),
+            )
+            report = await run_fleet(cfg)
+        await asyncio.sleep(1.0)  # let the last steps land
+        rows = [await _scenario_row(services, a) for a in report.attacks]
+        touched = await _benign_touched(services, report)
+        _print_table(console, rows)
+        sent = sum(report.events_sent.values())
+        console.print(
+            f"{len(report.agents)} agents, {sent} signed events, {len(receiver.deliveries)} pages; "
+            f"benign agents touched: {', '.join(touched) or 'none'}; total {time.monotonic() - t0:.0f}s"
+        )
+        ok = len(rows) == 3 and all(r.contained for r in rows) and not touched
+        console.print("[bold green]all attacks contained[/bold green]" if ok else "[bold red]demo FAILED[/bold red]")
+        return ok
+    finally:
+        services.stop()
+        await receiver.stop()
+        await dispose_all()
+
+
+def run_demo(data_dir: Path, *, seconds: float, console: Console) -> bool:
+    """Run the demo; True when all three attacks were contained and no benign agent was touched."""
+    # The fleet prints each control command itself; the SDK's own info logs would say it twice.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if not console.is_terminal:
+        console = Console(width=150)
+    return asyncio.run(_run(data_dir, seconds, console))
