@@ -177,12 +177,17 @@ def actions_list() -> None:
 
 @bench_cli.command("pipeline")
 def bench_pipeline(
-    events: int = typer.Option(20000, help="events to push through the worker"),
+    events: int = typer.Option(20000, help="events to push through the worker for the throughput figure"),
+    rate: float = typer.Option(500.0, help="background events/s while attacks are injected"),
+    seconds: float = typer.Option(10.0, help="how long to inject attacks"),
+    attack_every: float = typer.Option(0.5, help="seconds between attacks"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Events/s through one worker, and p50/p99 from attack event produced to containment recorded."""
     from soar.bench import bench_pipeline as run
 
-    result = run(events=events, console=None if as_json else console)
+    result = run(
+        events=events, rate=rate, seconds=seconds, attack_every=attack_every, console=None if as_json else console
+    )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")

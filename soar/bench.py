@@ -1,0 +1,368 @@
+"""``soar bench pipeline``: what one worker sustains, and how fast an attack is contained.
+
+Three measurements, all on this machine, with the shipped detectors and playbooks:
+
+1. **core**: the pure pipeline (ingest -> verify -> detect) in this process over pre-signed events, with
+   CPU seconds per stage, so the next bottleneck is visible;
+2. **throughput**: the same events through the embedded broker and one ``soar worker`` process, produced
+   as fast as one aiokafka producer can; the clock stops when a marker attack on every partition (sent
+   after the load) has come back as a finding, so every event before it has been processed;
+3. **containment**: attack events injected into steady background traffic; latency is from producing
+   the attack event to the ``agent:quarantine`` step being recorded as succeeded in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
+from sqlalchemy import select
+
+from soar.config import get_settings
+from soar.demo.receiver import WebhookReceiver
+from soar.demo.services import Services, local_settings
+from soar.detect import build_detectors
+from soar.detect.base import DetectConfig, MemoryState
+from soar.identity.agents import register_agent
+from soar.ingest.decoders import RawRecord
+from soar.pipeline import Pipeline
+from soar.sdk.client import partition_for_key
+from soar.sim import corpus
+from soar.store.models import FindingRecord, PlaybookRunRecord, StepRunRecord
+from soar.store.session import dispose_all, get_sessionmaker
+from soar.telemetry.events import utcnow
+from soar.telemetry.signing import key_id, public_key_b64, sign_object
+from soar.topics import topic_map
+from soar.verify.checks import KeyDirectory
+
+TOOLS = ["search", "crm.lookup", "calendar.create", "browser.fetch", "email.read"]
+
+
+class Signed(NamedTuple):
+    """A signed event ready to produce."""
+
+    agent_id: str
+    event_id: str
+    raw: bytes
+
+
+@dataclass
+class BenchAgent:
+    """A simulated agent identity."""
+
+    agent_id: str
+    key: Ed25519PrivateKey
+
+    @property
+    def kid(self) -> str:
+        """Key id."""
+        return key_id(self.key.public_key())
+
+    @property
+    def public_b64(self) -> str:
+        """Public key, base64url."""
+        return public_key_b64(self.key.public_key())
+
+    def sign(self, kind: str, payload: dict[str, Any]) -> Signed:
+        """A signed event."""
+        event_id = str(uuid.uuid4())
+        obj = {
+            "event_id": event_id,
+            "ts": utcnow().isoformat(),
+            "agent_id": self.agent_id,
+            "task_id": "bench",
+            "session_id": "bench",
+            "kind": kind,
+            "payload": payload,
+        }
+        return Signed(self.agent_id, event_id, orjson.dumps(sign_object(obj, self.key, self.kid)))
+
+
+def _texts() -> list[str]:
+    bodies = [b for _, _, b in corpus.MAILS] + [b for _, b in corpus.ARTICLES]
+    rng = random.Random(1)
+    out = []
+    for _ in range(64):  # ~1 KB texts stitched from the simulator's ordinary business content
+        text = ""
+        while len(text) < 900:
+            text += rng.choice(bodies) + "\n"
+        out.append(text[:1100])
+    return out
+
+
+def mixed_events(agents: list[BenchAgent], n: int, seed: int = 7) -> list[Signed]:
+    """``n`` signed events, a realistic mix of kinds with about a third carrying ~1 KB of text."""
+    rng = random.Random(seed)
+    texts = _texts()
+    peers = {a.agent_id: [agents[(i + 1) % len(agents)].agent_id] for i, a in enumerate(agents)}
+    kinds = ["tool_call"] * 25 + ["memory_read"] * 12 + ["credential_use"] * 12 + ["lifecycle"] * 10
+    kinds += ["output"] * 8 + ["input"] * 12 + ["tool_result"] * 12 + ["message"] * 6 + ["memory_write"] * 3
+    out = []
+    for i in range(n):
+        a = agents[i % len(agents)]
+        kind = rng.choice(kinds)
+        text = rng.choice(texts)
+        payload: dict[str, Any]
+        if kind == "tool_call":
+            payload = {"tool": rng.choice(TOOLS), "call_id": f"c{i}", "args": {"q": f"account {i % 97}"}}
+        elif kind == "memory_read":
+            payload = {"store": "long_term", "key": f"fact{i % 5}", "value_hash": ""}
+        elif kind == "credential_use":
+            payload = {"credential_id": f"cred-{a.agent_id}", "resource": f"crm://acct/{i % 97}", "action": "read"}
+        elif kind == "lifecycle":
+            payload = {"state": "heartbeat"}
+        elif kind == "output":
+            payload = {"content": text[:200], "destination": "user"}
+        elif kind == "input":
+            payload = {"source": rng.choice(["email", "web", "user"]), "origin": "bench", "content": text}
+        elif kind == "tool_result":
+            payload = {"tool": "browser.fetch", "call_id": f"c{i}", "content": text, "status": "ok"}
+        elif kind == "message":
+            payload = {"to_agent": peers[a.agent_id][0], "conversation_id": "bench", "content": text}
+        else:
+            payload = {
+                "store": "long_term",
+                "key": f"fact{i % 5}",
+                "value": rng.choice(corpus.MEMORY_FACTS[next(iter(corpus.MEMORY_FACTS))])[1],
+                "provenance": {"source": "user"},
+            }
+        out.append(a.sign(kind, payload))
+    return out
+
+
+def attack_event(agent: BenchAgent) -> Signed:
+    """The demo's indirect injection: a fetched page hiding instructions."""
+    return agent.sign(
+        "tool_result", {"tool": "browser.fetch", "call_id": "atk", "content": corpus.INJECTION_PAGE, "status": "ok"}
+    )
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_core(agents: list[BenchAgent], events: list[Signed]) -> dict[str, Any]:
+    """The pure pipeline in this process: events/s and CPU microseconds per event per stage."""
+    s = get_settings()
+    directory = KeyDirectory()
+    for a in agents:
+        directory.add_key(a.kid, a.agent_id, a.public_b64)
+    pipeline = Pipeline(build_detectors(DetectConfig(detectors_dir=s.detectors_dir)), directory, MemoryState(), s)
+    records = [RawRecord(e.raw, "bench", 0, i) for i, e in enumerate(events)]
+    pipeline.process(records[:512])  # warm caches (RE2 automata) before timing
+    pipeline.times.seconds.clear()
+    t0 = time.perf_counter()
+    for i in range(0, len(records), 512):
+        pipeline.process(records[i : i + 512])
+    dt = time.perf_counter() - t0
+    n = len(records)
+    stages = {k: round(v / n * 1e6, 1) for k, v in sorted(pipeline.times.seconds.items())}
+    return {"core_events_per_s": round(n / dt), "core_us_per_event": stages}
+
+
+async def _register(url: str, agents: list[BenchAgent]) -> None:
+    async with get_sessionmaker(url)() as session, session.begin():
+        for a in agents:
+            await register_agent(session, a.agent_id, a.public_b64, tools=TOOLS)
+
+
+async def _wait_findings(consumer: AIOKafkaConsumer, wanted: set[str], timeout: float) -> float:
+    """Wait until a finding names each event id in ``wanted``; returns when the last one arrived."""
+    deadline = time.monotonic() + timeout
+    last = time.perf_counter()
+    while wanted and time.monotonic() < deadline:
+        batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
+        for msgs in batch.values():
+            for m in msgs:
+                ids = orjson.loads(m.value).get("event_ids", [])
+                if wanted.intersection(ids):
+                    wanted.difference_update(ids)
+                    last = time.perf_counter()
+    if wanted:
+        raise TimeoutError(f"{len(wanted)} marker findings never arrived")
+    return last
+
+
+async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[float], list[float]]:
+    """(detect ms, contain ms) per attack that has a recorded quarantine."""
+    async with get_sessionmaker(url)() as s:
+        findings = (await s.execute(select(FindingRecord).where(FindingRecord.agent_id.like("attacker-%")))).scalars()
+        by_event: dict[str, FindingRecord] = {}
+        for f in findings:
+            for e in f.event_ids:
+                if e in attacks and (e not in by_event or f.ts < by_event[e].ts):
+                    by_event[e] = f
+        fids = [f.finding_id for f in by_event.values()]
+        runs = (
+            (await s.execute(select(PlaybookRunRecord).where(PlaybookRunRecord.finding_id.in_(fids)))).scalars().all()
+        )
+        steps = (
+            await s.execute(
+                select(StepRunRecord).where(
+                    StepRunRecord.run_id.in_([r.run_id for r in runs]),
+                    StepRunRecord.action == "agent:quarantine",
+                    StepRunRecord.status == "succeeded",
+                )
+            )
+        ).scalars()
+    run_finding = {r.run_id: r.finding_id for r in runs}
+    done: dict[str, float] = {}
+    for st in steps:
+        fid = run_finding[st.run_id]
+        if st.finished_at is not None:
+            done[fid] = min(done.get(fid, float("inf")), st.finished_at.timestamp())
+    detect, contain = [], []
+    for event_id, produced in attacks.items():
+        f = by_event.get(event_id)
+        if f is None:
+            continue
+        detect.append((f.ts.timestamp() - produced) * 1000)
+        if f.finding_id in done:
+            contain.append((done[f.finding_id] - produced) * 1000)
+    return detect, contain
+
+
+async def _bench(
+    events: int, rate: float, seconds: float, attack_every: float, console: Console | None
+) -> dict[str, Any]:
+    say = console.print if console else (lambda *a, **k: None)
+    data_dir = Path(tempfile.mkdtemp(prefix="soar-bench-"))
+    settings = local_settings(get_settings(), data_dir)
+    settings = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{data_dir / 'soar.db'}"})
+    topics = topic_map(settings)
+    receiver = await WebhookReceiver(settings.webhook_secret).start()
+    services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
+    agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
+    markers: list[BenchAgent] = []
+    covered: set[int] = set()
+    for n in range(10_000):  # one marker agent per partition, so every partition's tail is observed
+        if len(covered) == settings.partitions:
+            break
+        m = BenchAgent(f"marker-{n}", Ed25519PrivateKey.generate())
+        p = partition_for_key(m.agent_id.encode(), list(range(settings.partitions)))
+        if p not in covered:
+            covered.add(p)
+            markers.append(m)
+    n_attacks = max(1, int(seconds / attack_every))
+    attackers = [BenchAgent(f"attacker-{i:03d}", Ed25519PrivateKey.generate()) for i in range(n_attacks)]
+    say(f"signing {events} events ...")
+    load = mixed_events(agents, events)
+    result: dict[str, Any] = {"events": events, "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+    result.update(bench_core(agents, load))
+    say(f"core pipeline in-process: {result['core_events_per_s']} events/s; us/event: {result['core_us_per_event']}")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.broker, linger_ms=5, max_batch_size=512 * 1024)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.broker, fetch_max_wait_ms=10)
+    try:
+        say("starting broker and one worker ...")
+        await services.start(api=False)
+        await _register(settings.db_url, agents + markers + attackers)
+        await producer.start()
+        await consumer.start()
+        parts = [p for p in consumer.partitions_for_topic(topics.findings) or range(settings.partitions)]
+        tps = [TopicPartition(topics.findings, p) for p in parts]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        worker_pid = services.procs["worker"].pid
+        cpu0 = _cpu_seconds(worker_pid)
+        t0 = time.perf_counter()
+        marker_events = [attack_event(m) for m in markers]
+        for e in [*load, *marker_events]:
+            await producer.send(topics.telemetry, e.raw, key=e.agent_id.encode())
+        marker_ids = {e.event_id for e in marker_events}
+        await producer.flush()
+        produced = time.perf_counter() - t0
+        t_end = await _wait_findings(consumer, marker_ids, timeout=300)
+        cpu = _cpu_seconds(worker_pid) - cpu0
+        total = events + len(markers)
+        result["events_per_s"] = round(total / (t_end - t0))
+        result["produce_events_per_s"] = round(total / produced)
+        result["worker_cpu_us_per_event"] = round(cpu / total * 1e6, 1)
+        cpu_us = result["worker_cpu_us_per_event"]
+        say(f"through one worker: {result['events_per_s']} events/s (worker CPU {cpu_us} us/event)")
+
+        say(f"containment: {n_attacks} attacks into {rate:.0f} events/s of background traffic for {seconds:.0f}s ...")
+        await asyncio.sleep(2.0)  # let the marker playbooks finish
+        attacks: dict[str, float] = {}
+        background = mixed_events(agents, int(rate * seconds) + 1, seed=11)
+        tick = 0.01
+        per_tick = rate * tick
+        start = time.perf_counter()
+        sent = 0.0
+        next_attack = start + attack_every / 2
+        i = 0
+        while time.perf_counter() - start < seconds:
+            sent += per_tick
+            while i < int(sent) and i < len(background):
+                await producer.send(topics.telemetry, background[i].raw, key=background[i].agent_id.encode())
+                i += 1
+            if time.perf_counter() >= next_attack and len(attacks) < n_attacks:
+                atk = attack_event(attackers[len(attacks)])
+                attacks[atk.event_id] = time.time()
+                await producer.send(topics.telemetry, atk.raw, key=atk.agent_id.encode())
+                next_attack += attack_every
+            await asyncio.sleep(max(0.0, start + (sent / rate) - time.perf_counter()))
+        await producer.flush()
+        deadline = time.monotonic() + 20
+        detect: list[float] = []
+        contain: list[float] = []
+        while time.monotonic() < deadline:
+            detect, contain = await _containment_times(settings.db_url, attacks)
+            if len(contain) == len(attacks):
+                break
+            await asyncio.sleep(0.5)
+        result.update(
+            background_events_per_s=rate,
+            attacks=len(attacks),
+            contained=len(contain),
+            detect_p50_ms=round(_pct(detect, 0.5), 1),
+            detect_p99_ms=round(_pct(detect, 0.99), 1),
+            p50_ms=round(_pct(contain, 0.5), 1),
+            p99_ms=round(_pct(contain, 0.99), 1),
+            max_ms=round(max(contain), 1) if contain else None,
+            mean_ms=round(statistics.fmean(contain), 1) if contain else None,
+        )
+        say(
+            f"attack -> containment recorded: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
+            f"({len(contain)}/{len(attacks)} contained); attack -> finding p50 {result['detect_p50_ms']} ms"
+        )
+        return result
+    finally:
+        await producer.stop()
+        await consumer.stop()
+        services.stop()
+        await receiver.stop()
+        await dispose_all()
+
+
+def bench_pipeline(
+    *,
+    events: int = 20000,
+    rate: float = 500.0,
+    seconds: float = 10.0,
+    attack_every: float = 0.5,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run the pipeline benchmark; returns the figures (see module docstring)."""
+    return asyncio.run(_bench(events, rate, seconds, attack_every, console))
