@@ -30,5 +30,10 @@ def run_worker(loglevel: str = "warning") -> None:
             ready.write_text("ready\n")
             structlog.get_logger("soar.worker").info("partitions assigned", n=len(assigned))
 
-    logging.basicConfig(level=loglevel.upper())
+    level = logging.getLevelName(loglevel.upper())
+    logging.basicConfig(level=level)
+    # aiokafka and faust log at debug for every message they move; keep their records from being built at all
+    for name in ("aiokafka", "faust", "mode", "aiosqlite", "sqlalchemy"):
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
     Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()

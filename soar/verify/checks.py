@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from soar.config import Tier
 from soar.detect.base import AgentProfile
 from soar.ingest.decoders import Ingested
 from soar.telemetry.events import utcnow
 from soar.telemetry.findings import Finding, Severity
-from soar.telemetry.signing import load_public_key, verify_bytes
+from soar.telemetry.signing import b64u_decode, verify_bytes
 
 DETECTOR = "identity"
 _TAGS_SPOOF = ["AML.T0012", "ASI03", "LLM06:2025"]
@@ -26,7 +24,7 @@ _TAGS_SPOOF = ["AML.T0012", "ASI03", "LLM06:2025"]
 class KeyDirectory:
     """A snapshot of enrolled agents, their active keys and containment state (refreshed by the worker)."""
 
-    keys: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict)  # kid -> (agent_id, key)
+    keys: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # kid -> (agent_id, raw public key)
     agents: dict[str, AgentProfile] = field(default_factory=dict)
     quarantined: set[str] = field(default_factory=set)
 
@@ -36,7 +34,7 @@ class KeyDirectory:
 
     def add_key(self, kid: str, agent_id: str, public_key_b64: str) -> None:
         """Register a key (from the store)."""
-        self.keys[kid] = (agent_id, load_public_key(public_key_b64))
+        self.keys[kid] = (agent_id, b64u_decode(public_key_b64))
 
 
 @dataclass
