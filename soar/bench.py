@@ -44,7 +44,7 @@ from soar.sim import corpus
 from soar.store.models import FindingRecord, PlaybookRunRecord, StepRunRecord
 from soar.store.session import dispose_all, get_sessionmaker
 from soar.telemetry.events import utcnow
-from soar.telemetry.signing import key_id, public_key_b64, sign_object
+from soar.telemetry.signing import key_id, public_key_b64, sign_object, value_hash
 from soar.topics import topic_map
 from soar.verify.checks import KeyDirectory
 
@@ -111,6 +111,7 @@ def mixed_events(agents: list[BenchAgent], n: int, seed: int = 7) -> list[Signed
     kinds = ["tool_call"] * 25 + ["memory_read"] * 12 + ["credential_use"] * 12 + ["lifecycle"] * 10
     kinds += ["output"] * 8 + ["input"] * 12 + ["tool_result"] * 12 + ["message"] * 6 + ["memory_write"] * 3
     out = []
+    written: dict[tuple[str, str], str] = {}  # (agent, key) -> value hash, so benign reads match the ledger
     for i in range(n):
         a = agents[i % len(agents)]
         kind = rng.choice(kinds)
@@ -119,7 +120,11 @@ def mixed_events(agents: list[BenchAgent], n: int, seed: int = 7) -> list[Signed
         if kind == "tool_call":
             payload = {"tool": rng.choice(TOOLS), "call_id": f"c{i}", "args": {"q": f"account {i % 97}"}}
         elif kind == "memory_read":
-            payload = {"store": "long_term", "key": f"fact{i % 5}", "value_hash": ""}
+            key = f"fact{i % 5}"
+            if (a.agent_id, key) not in written:
+                kind, payload = "lifecycle", {"state": "heartbeat"}
+            else:
+                payload = {"store": "long_term", "key": key, "value_hash": written[(a.agent_id, key)]}
         elif kind == "credential_use":
             payload = {"credential_id": f"cred-{a.agent_id}", "resource": f"crm://acct/{i % 97}", "action": "read"}
         elif kind == "lifecycle":
@@ -133,12 +138,9 @@ def mixed_events(agents: list[BenchAgent], n: int, seed: int = 7) -> list[Signed
         elif kind == "message":
             payload = {"to_agent": peers[a.agent_id][0], "conversation_id": "bench", "content": text}
         else:
-            payload = {
-                "store": "long_term",
-                "key": f"fact{i % 5}",
-                "value": rng.choice(corpus.MEMORY_FACTS[next(iter(corpus.MEMORY_FACTS))])[1],
-                "provenance": {"source": "user"},
-            }
+            value = rng.choice(corpus.MEMORY_FACTS[next(iter(corpus.MEMORY_FACTS))])[1]
+            written[(a.agent_id, f"fact{i % 5}")] = value_hash(value)
+            payload = {"store": "long_term", "key": f"fact{i % 5}", "value": value, "provenance": {"source": "user"}}
         out.append(a.sign(kind, payload))
     return out
 

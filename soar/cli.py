@@ -65,11 +65,15 @@ def broker(port: int = typer.Option(0, help="port (default: SOAR_BROKER_PORT)"))
 
 
 @cli.command()
-def worker(loglevel: str = typer.Option("warning")) -> None:
+def worker(
+    loglevel: str = typer.Option("warning"),
+    engine: str = typer.Option("", help="fast (aiokafka loops) or faust; default SOAR_ENGINE"),
+) -> None:
     """Run a worker: ingest, verify, detect, decide, act. Run more for scale-out (same consumer group)."""
+    from soar.config import get_settings
     from soar.worker import run_worker
 
-    run_worker(loglevel)
+    run_worker(loglevel, engine or get_settings().engine)
 
 
 @cli.command()
@@ -77,7 +81,9 @@ def api() -> None:
     """Run the HTTP API (FastAPI/uvicorn) on SOAR_API_HOST:SOAR_API_PORT."""
     from soar.api.server import serve
     from soar.config import get_settings
+    from soar.logs import configure_logging
 
+    configure_logging("info")
     serve(get_settings())
 
 

@@ -1,14 +1,25 @@
-"""``soar worker``: run the Faust worker (ingest, verify, detect, decide, act) in this process."""
+"""``soar worker``: run a worker (ingest, verify, detect, decide, act) in this process, on either engine."""
 
 from __future__ import annotations
 
-import logging
-
 import structlog
 
+from soar.logs import configure_logging
 
-def run_worker(loglevel: str = "warning") -> None:
-    """Start the worker; blocks until SIGTERM/SIGINT."""
+
+def run_worker(loglevel: str = "warning", engine: str = "fast") -> None:
+    """Start the worker (``engine``: ``fast`` aiokafka loops or ``faust``); blocks until SIGTERM/SIGINT."""
+    configure_logging(loglevel)
+    if engine == "fast":
+        from soar.config import get_settings
+        from soar.fastpath import run_fast_worker
+
+        run_fast_worker(get_settings())
+        return
+    _run_faust(loglevel)
+
+
+def _run_faust(loglevel: str) -> None:
     try:
         import mode.loop
 
@@ -30,10 +41,4 @@ def run_worker(loglevel: str = "warning") -> None:
             ready.write_text("ready\n")
             structlog.get_logger("soar.worker").info("partitions assigned", n=len(assigned))
 
-    level = logging.getLevelName(loglevel.upper())
-    logging.basicConfig(level=level)
-    # aiokafka and faust log at debug for every message they move; keep their records from being built at all
-    for name in ("aiokafka", "faust", "mode", "aiosqlite", "sqlalchemy"):
-        logging.getLogger(name).setLevel(max(level, logging.INFO))
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
     Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()

@@ -41,7 +41,9 @@ POISON = (
 )
 
 
-async def _start_services(db_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp: Path, hook: str) -> Services:
+async def _start_services(
+    db_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp: Path, hook: str, engine: str = "fast"
+) -> Services:
     s = Settings(
         data_dir=tmp / "data",
         database_url=db_url,
@@ -53,6 +55,7 @@ async def _start_services(db_url: str, broker: EmbeddedBroker, topics: TopicMap,
         topic_deadletter=topics.deadletter,
         app_id=f"soar-e2e-{uuid.uuid4().hex[:8]}",
         webhook_secret=SECRET,
+        engine=engine,
     )
     svc = Services(s, log_dir=tmp / "logs", embedded_broker=False, extra_env={"SOAR_WEBHOOK_URL": hook})
     await svc.start()
@@ -77,11 +80,24 @@ async def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[n
         await asyncio.sleep(0.2)
 
 
+@pytest.fixture
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """The database named by the test's parameter (``sqlite`` or ``postgres``)."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.mark.parametrize(
+    ("backend_url", "engine"),
+    [("sqlite", "fast"), ("postgres", "fast"), ("sqlite", "faust")],
+    indirect=["backend_url"],
+    ids=["sqlite-fast", "postgres-fast", "sqlite-faust"],
+)
 async def test_e2e_memory_poisoning_is_contained(
-    db_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
+    backend_url: str, engine: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
 ) -> None:
+    db_url = backend_url
     receiver = await WebhookReceiver(SECRET).start()
-    svc = await _start_services(db_url, broker, topics, tmp_path, f"{receiver.url}/oncall")
+    svc = await _start_services(db_url, broker, topics, tmp_path, f"{receiver.url}/oncall", engine)
     memory = SQLiteMemoryStore(tmp_path / "crm-memory.db")
     agent = SoarAgent(
         "crm-1", Ed25519PrivateKey.generate(), broker.bootstrap, topics, memory=memory, api_url=svc.api_url

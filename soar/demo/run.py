@@ -9,14 +9,12 @@ being recorded in the store (both wall clock on this machine).
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import structlog
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -24,6 +22,7 @@ from sqlalchemy import select
 from soar.config import get_settings
 from soar.demo.receiver import Delivery, WebhookReceiver
 from soar.demo.services import Services, local_settings
+from soar.logs import configure_logging
 from soar.sim.fleet import FleetConfig, run_fleet
 from soar.sim.reports import AttackReport, FleetReport
 from soar.store.models import AgentRecord, FindingRecord, PlaybookRunRecord, StepRunRecord
@@ -182,7 +181,7 @@ async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
 def run_demo(data_dir: Path, *, seconds: float, console: Console) -> bool:
     """Run the demo; True when all three attacks were contained and no benign agent was touched."""
     # The fleet prints each control command itself; the SDK's own info logs would say it twice.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    configure_logging("warning")
     if not console.is_terminal:
         console = Console(width=150)
     return asyncio.run(_run(data_dir, seconds, console))

@@ -1,0 +1,40 @@
+"""One logging setup for every soar process (worker, API, CLI).
+
+Tracebacks are rendered as plain text without local variables: structlog's development renderer prints
+every local of every frame, which costs about a second per exception (a detector error an attacker can
+trigger must not stall the worker) and would copy event content, tokens and keys into the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import structlog
+
+_NOISY = ("aiokafka", "faust", "mode", "aiosqlite", "sqlalchemy", "uvicorn.access", "httpx")
+
+
+def configure_logging(level: str | int = "warning", *, json: bool | None = None) -> None:
+    """Configure stdlib logging and structlog for this process (``SOAR_LOG_JSON=1`` for JSON lines)."""
+    lvl = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if json is None:
+        json = os.environ.get("SOAR_LOG_JSON", "") not in ("", "0", "false")
+    logging.basicConfig(level=lvl, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(lvl)
+    # these libraries log at debug for every message they move: keep those records from being built at all
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(max(lvl, logging.INFO))
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.processors.KeyValueRenderer(key_order=["event"])
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(lvl),
+        cache_logger_on_first_use=True,
+    )
