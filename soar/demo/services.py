@@ -65,7 +65,17 @@ class Services:
         return proc
 
     async def start(self, *, worker: bool = True, api: bool = True) -> None:
-        """Broker (if embedded), topics, migrations, then worker and API; waits until each is ready."""
+        """Broker (if embedded), topics, migrations, then worker and API; waits until each is ready.
+
+        On any failure everything started so far is stopped before the error propagates.
+        """
+        try:
+            await self._start(worker=worker, api=api)
+        except BaseException:
+            self.stop()
+            raise
+
+    async def _start(self, *, worker: bool, api: bool) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         if self.embedded_broker:
