@@ -11,6 +11,7 @@ One finding per event, so the finding id (detector + rule + event id) is stable 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import re2
@@ -18,6 +19,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.ml import TextModel, load_model
 from soar.detect.normalize import HIDDEN_ORIGINS, NormalizedText, normalize
 from soar.detect.rules import (
     DEFAULT_MATURITIES,
@@ -55,6 +57,16 @@ class InjectionOptions(BaseModel):
     hidden_bonus: bool = Field(default=True, description="match in hidden or encoded text: severity +1")
     explained_penalty: int = Field(default=1, ge=0, description="match in an explanatory/quoted context: -N")
     min_severity: SeverityName = Field(default=Severity.LOW, description="findings below this are dropped")
+    model: str | None = Field(default=None, description="pin a classifier version (default: the newest artifact)")
+    use_model: bool = Field(default=True, description="load the classifier from detectors/models when present")
+    source_weights: dict[str, float] = Field(
+        default_factory=lambda: {"user": 0.85, "system": 0.7},
+        description="score multiplier by source; untrusted sources (tool, web, email, ...) weigh 1.0",
+    )
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="deployed score threshold (soar eval's fpr)")
+    ml_low: float = Field(default=0.6, gt=0, le=1, description="classifier-only score for a low finding")
+    ml_medium: float = Field(default=0.9, gt=0, le=1, description="classifier-only score for a medium finding")
+    ml_high: float = Field(default=1.0, gt=0, le=1, description="classifier-only score for high (1.0: never)")
 
 
 def event_source(event: AgentEvent) -> tuple[str, str]:
@@ -92,19 +104,62 @@ class InjectionDetector:
     def __init__(self, config: DetectConfig, rules: list[RuleSpec] | None = None) -> None:
         self.options: InjectionOptions = _options(config, self.name, InjectionOptions)
         self.ruleset = rules_for(config, lambda r: r.detector == "injection", rules)
+        self.model: TextModel | None = None
+        if self.options.use_model:
+            self.model = load_model(Path(config.detectors_dir) / "models", self.name, self.options.model)
 
     def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
-        """One finding per event whose text matches injection rules."""
+        """One finding per event whose text matches injection rules or that the classifier scores high."""
         out: list[Finding] = []
+        prepared: list[tuple[AgentEvent, NormalizedText]] = []
         for event in events:
+            raw = event.text()
+            if raw:
+                try:
+                    prepared.append((event, normalize(raw[: self.options.max_scan_chars])))
+                except Exception:
+                    log.exception("detector_event_failed", detector=self.name, event_id=str(event.event_id))
+        probas = self._predict([nt for _, nt in prepared])
+        for (event, nt), p in zip(prepared, probas, strict=True):
             try:
-                finding = self.check(event)
+                finding = self.check(event, nt, p)
             except Exception:
                 log.exception("detector_event_failed", detector=self.name, event_id=str(event.event_id))
                 continue
             if finding is not None:
                 out.append(finding)
         return out
+
+    def _predict(self, texts: Sequence[NormalizedText]) -> list[float | None]:
+        """Classifier probabilities for a batch (None each when no model is loaded or it fails)."""
+        if self.model is None or not texts:
+            return [None] * len(texts)
+        try:
+            return [float(p) for p in self.model.predict([nt.text for nt in texts])]
+        except Exception:
+            log.exception("classifier_failed", detector=self.name, texts=len(texts))
+            return [None] * len(texts)
+
+    def weight(self, source: str) -> float:
+        """How much a score counts for text from ``source`` (untrusted sources: 1.0)."""
+        return 1.0 if source in UNTRUSTED_SOURCES else self.options.source_weights.get(source, 0.85)
+
+    def rule_score(self, nt: NormalizedText, kind: str, source: str) -> float:
+        """Noisy-OR of the matching rules' confidences, adjusted for hidden (+) and explained (-) context."""
+        confs = [conf for _, _, conf, _ in self._judge(nt, self.scan(nt, kind, source), source)]
+        return combined_confidence(confs) if confs else 0.0
+
+    def score(self, texts: Sequence[str], sources: Sequence[str], kind: str = "input") -> list[float]:
+        """A continuous score in [0, 1] per text (rules and classifier combined, weighted by source)."""
+        nts = [normalize(t[: self.options.max_scan_chars]) for t in texts]
+        probas = self._predict(nts)
+        rows = zip(nts, probas, sources, strict=True)
+        return [self.combine(self.rule_score(nt, kind, src), p, src) for nt, p, src in rows]
+
+    def combine(self, rule: float, proba: float | None, source: str) -> float:
+        """Noisy-OR of the rule score and the classifier probability, times the source's weight."""
+        both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - proba)
+        return round(both * self.weight(source), 4)
 
     def scan(self, nt: NormalizedText, kind: str, source: str) -> list[tuple[RuleMatch, int]]:
         """Rule matches over ``nt`` in overlapping chunks: (match, chunk start), first occurrence per rule."""
@@ -120,22 +175,13 @@ class InjectionDetector:
                 seen.setdefault(m.rule.id, (m, start))
         return sorted(seen.values(), key=lambda mc: mc[1] + mc[0].start)
 
-    def check(self, event: AgentEvent) -> Finding | None:
-        """The finding for one event, or None."""
+    def _judge(
+        self, nt: NormalizedText, matches: list[tuple[RuleMatch, int]], source: str
+    ) -> list[tuple[Severity, bool, float, dict[str, Any]]]:
+        """Per match: (severity, explained, confidence, evidence detail), after hidden/explained adjustments."""
         o = self.options
-        raw = event.text()
-        if not raw:
-            return None
-        truncated = len(raw) > o.max_scan_chars
-        source, origin = event_source(event)
-        nt = normalize(raw[: o.max_scan_chars])
-        matches = self.scan(nt, event.kind, source)
-        if not matches:
-            return None
         untrusted = source in UNTRUSTED_SOURCES
-        severities: list[Severity] = []
-        confidences: list[float] = []
-        details: list[dict[str, Any]] = []
+        out = []
         for m, chunk_start in matches:
             pos = chunk_start + m.start
             segment, offset = nt.locate(pos)
@@ -152,42 +198,81 @@ class InjectionDetector:
                 if explained:
                     sev = raise_severity(sev, -o.explained_penalty)
                     conf *= 0.6
-            severities.append(sev)
-            confidences.append(conf)
-            details.append(
-                {
-                    "rule_id": str(m.rule.id),
-                    "rule": m.rule.rule,
-                    "severity": sev.label,
-                    "snippet": m.snippet,
-                    "segment": segment,
-                    "offset": offset,
-                    "chunk_offset": chunk_start,
-                    "explained": explained,
-                }
-            )
-        severity = max(severities)
-        if o.combo_bonus and len({m.rule.rule for m, _ in matches}) >= 2:
-            severity = raise_severity(severity)
+            detail = {
+                "rule_id": str(m.rule.id),
+                "rule": m.rule.rule,
+                "severity": sev.label,
+                "snippet": m.snippet,
+                "segment": segment,
+                "offset": offset,
+                "chunk_offset": chunk_start,
+                "explained": explained,
+            }
+            out.append((sev, explained, conf, detail))
+        return out
+
+    def _ml_severity(self, score: float) -> Severity | None:
+        o = self.options
+        if score >= o.ml_high and o.ml_high < 1.0:
+            return Severity.HIGH
+        if score >= o.ml_medium:
+            return Severity.MEDIUM
+        if score >= o.ml_low:
+            return Severity.LOW
+        return None
+
+    def check(self, event: AgentEvent, nt: NormalizedText | None = None, proba: float | None = None) -> Finding | None:
+        """The finding for one event, or None (``nt``/``proba``: its normalised text and classifier score)."""
+        o = self.options
+        raw = event.text()
+        if not raw:
+            return None
+        truncated = len(raw) > o.max_scan_chars
+        source, origin = event_source(event)
+        if nt is None:
+            nt = normalize(raw[: o.max_scan_chars])
+            proba = self._predict([nt])[0]
+        matches = self.scan(nt, event.kind, source)
+        judged = self._judge(nt, matches, source)
+        untrusted = source in UNTRUSTED_SOURCES
+        rule = combined_confidence(c for _, _, c, _ in judged) if judged else 0.0
+        score = self.combine(rule, proba, source)
+        if not matches:
+            severity = self._ml_severity(proba * self.weight(source)) if proba is not None else None
+            if severity is None:
+                return None
+            if not untrusted:
+                severity = raise_severity(severity, -1)
+        else:
+            severity = max(j[0] for j in judged)
+            if o.combo_bonus and len({m.rule.rule for m, _ in matches}) >= 2:
+                severity = raise_severity(severity)
         if severity < o.min_severity:
             return None
+        severities = [j[0] for j in judged]
+        details = [j[3] for j in judged]
         direction = "indirect" if untrusted else "direct"
         tags = {"LLM01:2025", "AML.T0051.001" if untrusted else "AML.T0051.000"}
         for m, _ in matches:
             tags.update(m.rule.tags)
         segments = sorted({d["segment"] for d in details})
         hidden_in = [s for s in segments if s in HIDDEN_ORIGINS]
-        top = max(zip(severities, range(len(matches)), strict=True))[1]
         where = f" ({origin})" if origin else ""
         hidden_note = f", hidden in {', '.join(hidden_in)}" if hidden_in else ""
+        if matches:
+            top = max(zip(severities, range(len(matches)), strict=True))[1]
+            what = matches[top][0].rule.rule
+            confidence = combined_confidence([j[2] for j in judged] + ([proba * 0.5] if proba else []))
+        else:
+            what = f"classifier score {proba:.2f}"
+            confidence = round(min(score, 0.95), 3)
         return Finding.make(
             detector=self.name,
             rule=f"{direction}_prompt_injection",
             event=event,
             severity=severity,
-            confidence=combined_confidence(confidences),
-            summary=f"{direction} prompt injection in {event.kind} from {source}{where}: {matches[top][0].rule.rule}"
-            f"{hidden_note}",
+            confidence=confidence,
+            summary=f"{direction} prompt injection in {event.kind} from {source}{where}: {what}{hidden_note}",
             evidence={
                 "direction": direction,
                 "source": source,
@@ -199,6 +284,10 @@ class InjectionDetector:
                 "matches": details[: o.max_matches],
                 "scanned_chars": len(nt.text),
                 "truncated": truncated,
+                "rule_score": rule,
+                "classifier": None if proba is None else round(proba, 4),
+                "model_version": self.model.version if self.model is not None else None,
+                "score": score,
             },
             tags=sorted(tags),
         )

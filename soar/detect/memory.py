@@ -15,6 +15,7 @@ tainted version.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import structlog
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from soar.detect.base import DetectConfig, DetectContext
 from soar.detect.injection import rules_for
+from soar.detect.ml import TextModel, load_model
 from soar.detect.normalize import HIDDEN_ORIGINS, normalize
 from soar.detect.rules import RuleSpec, SeverityName, combined_confidence, raise_severity
 from soar.telemetry.events import UNTRUSTED_SOURCES, AgentEvent, MemoryReadEvent, MemoryWriteEvent
@@ -55,6 +57,11 @@ class MemoryOptions(BaseModel):
     burst_severity: SeverityName = Severity.LOW
     max_scan_chars: int = Field(default=65_536, ge=1024)
     min_severity: SeverityName = Field(default=Severity.LOW, description="memory_poisoning findings below are dropped")
+    model: str | None = Field(default=None, description="pin a classifier version (default: the newest artifact)")
+    use_model: bool = Field(default=True, description="load the classifier from detectors/models when present")
+    trusted_weight: float = Field(default=0.35, ge=0, le=1, description="score multiplier for user/system writes")
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="deployed score threshold (soar eval's fpr)")
+    ml_threshold: float = Field(default=0.9, gt=0, le=1, description="classifier-only score for a medium finding")
 
 
 def _is_long_term(store: str, stores: frozenset[str]) -> bool:
@@ -74,6 +81,34 @@ class MemoryPoisoningDetector:
         self.ruleset = rules_for(
             config, lambda r: r.detector in ("memory", "injection") and "memory_write" in r.kinds, rules
         )
+        self.model: TextModel | None = None
+        if self.options.use_model:
+            self.model = load_model(Path(config.detectors_dir) / "models", self.name, self.options.model)
+
+    def _predict(self, texts: Sequence[str]) -> list[float | None]:
+        """Classifier probabilities over normalised texts (None each without a model)."""
+        if self.model is None or not texts:
+            return [None] * len(texts)
+        try:
+            return [float(p) for p in self.model.predict(texts)]
+        except Exception:
+            log.exception("classifier_failed", detector=self.name, texts=len(texts))
+            return [None] * len(texts)
+
+    def score(self, texts: Sequence[str], sources: Sequence[str], stores: Sequence[str] | None = None) -> list[float]:
+        """A continuous poisoning score in [0, 1] per value written (rules + classifier, weighted by provenance)."""
+        o = self.options
+        nts = [normalize(t[: o.max_scan_chars]) for t in texts]
+        probas = self._predict([nt.text for nt in nts])
+        out = []
+        for nt, proba, source in zip(nts, probas, sources, strict=True):
+            matches = self.ruleset.match(nt.text, kind="memory_write", source=source)
+            confs = [min(m.rule.confidence + (0.1 if nt.origin_at(m.start) in HIDDEN_ORIGINS else 0), 0.99)
+                     for m in matches]  # fmt: skip
+            rule = combined_confidence(confs) if confs else 0.0
+            both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - proba)
+            out.append(round(both * (1.0 if source in UNTRUSTED_SOURCES else o.trusted_weight), 4))
+        return out
 
     def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
         """Findings for a batch of memory events, in order."""
@@ -157,7 +192,7 @@ class MemoryPoisoningDetector:
         nt = normalize(p.value[: o.max_scan_chars])
         matches = self.ruleset.match(nt.text, kind="memory_write", source=p.provenance.source)
         if not matches:
-            return None
+            return self._classified(event, nt.text, untrusted, base, extra_ids)
         sevs = [m.rule.severity if untrusted else m.rule.trusted for m in matches]
         severity = max(sevs)
         hidden = [nt.origin_at(m.start) for m in matches if nt.origin_at(m.start) in HIDDEN_ORIGINS]
@@ -198,6 +233,35 @@ class MemoryPoisoningDetector:
                 "value_snippet": p.value[:200],
             },
             tags=sorted(tags),
+            extra_event_ids=extra_ids,
+        )
+
+    def _classified(
+        self, event: MemoryWriteEvent, text: str, untrusted: bool, base: dict[str, Any], extra_ids: list[Any]
+    ) -> Finding | None:
+        """A medium ``memory_poisoning`` finding when only the classifier flags an untrusted write."""
+        if not untrusted or self.model is None:
+            return None
+        proba = self._predict([text])[0]
+        if proba is None or proba < self.options.ml_threshold:
+            return None
+        p = event.payload
+        return Finding.make(
+            detector=self.name,
+            rule="memory_poisoning",
+            event=event,
+            severity=Severity.MEDIUM,  # a bag-of-words score alone never pages above medium
+            confidence=round(min(proba, 0.95) * 0.8, 3),
+            summary=f"memory write to {p.store}/{p.key} from {p.provenance.source} reads like a planted instruction "
+            f"(classifier score {proba:.2f})",
+            evidence={
+                **base,
+                "rule_ids": [],
+                "classifier": round(proba, 4),
+                "model_version": self.model.version,
+                "value_snippet": p.value[:200],
+            },
+            tags=_TAGS,
             extra_event_ids=extra_ids,
         )
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from soar.detect.base import DetectConfig, DetectContext
-from soar.detect.coordination import RECEIVED_NS, CoordinationDetector, containment, shingle_hashes
+from soar.detect.coordination import (
+    RECEIVED_NS,
+    CoordinationDetector,
+    containment,
+    containments,
+    fingerprint,
+    shingle_hashes,
+    unpack,
+)
 from soar.telemetry.events import AgentEvent
 from soar.telemetry.findings import Severity
 
@@ -111,7 +119,7 @@ def test_coordination_state_is_bounded(config: DetectConfig, ctx: DetectContext,
     d.detect(pages, ctx)
     items = ctx.state.get(RECEIVED_NS, "web-researcher")
     assert len(items) == d.options.max_received
-    assert all(len(i["h"]) <= d.options.sketch_size for i in items)
+    assert all(len(unpack(i["h"])) <= d.options.sketch_size for i in items)
 
 
 def test_coordination_fingerprints_are_stable_and_contain() -> None:
@@ -122,3 +130,26 @@ def test_coordination_fingerprints_are_stable_and_contain() -> None:
     assert (
         containment(shingle_hashes("The meeting with Acme is confirmed for Thursday at noon in room four."), item) == 0
     )
+
+
+def test_coordination_long_content_keeps_a_bounded_sketch(config: DetectConfig, ctx: DetectContext, ev: Ev) -> None:
+    d = CoordinationDetector(config)
+    page = " ".join(f"token{i}" for i in range(3000))
+    d.detect([ev("tool_result", "web-researcher", {"tool": "browser.fetch", "call_id": "c", "content": page})], ctx)
+    (item,) = ctx.state.get(RECEIVED_NS, "web-researcher")
+    sketch = unpack(item["h"])
+    assert len(sketch) == d.options.sketch_size and item["t"] == int(sketch[-1])
+    assert list(sketch) == sorted(sketch)
+    # a relay of a 1,000-word excerpt is still recognised as contained in the page
+    assert containment(fingerprint(" ".join(f"token{i}" for i in range(1000, 2000))), item) > 0.9
+
+
+def test_coordination_vectorised_containment_matches_one_by_one() -> None:
+    sent = fingerprint(PAYLOAD)
+    items = [
+        {"h": sorted(shingle_hashes(t)), "t": 0xFFFFFFFF}
+        for t in (PAYLOAD, "short", PAYLOAD[: len(PAYLOAD) // 2], "The meeting is on Thursday at noon in room four.")
+    ]
+    items.append({"h": [], "t": 0xFFFFFFFF})
+    assert list(containments(sent, items)) == [containment(sent, i) for i in items]
+    assert containments(sent, items)[0] == 1.0 and containments(sent, items)[-1] == 0.0

@@ -1,0 +1,1 @@
+"""Measured detection quality: ``soar eval`` (metrics over labelled JSONL) and ``soar detectors train``."""

@@ -1,0 +1,28 @@
+"""Metrics: precision/recall at the deployed threshold, ROC AUC, recall at 1% FPR."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from soar.eval.metrics import compute, recall_at_fpr
+
+
+def test_metrics_perfect_and_threshold_counts() -> None:
+    m = compute([1, 1, 0, 0, 0], [0.9, 0.6, 0.4, 0.1, 0.55], threshold=0.5)
+    assert (m.n, m.positives) == (5, 2)
+    assert m.recall == 1.0 and m.precision == round(2 / 3, 4) and m.fpr == round(1 / 3, 4)
+    assert m.roc_auc == 1.0 and m.recall_at_1pct_fpr == 1.0
+
+
+def test_metrics_recall_at_fpr_counts_only_thresholds_within_budget() -> None:
+    y = np.array([0] * 100 + [1] * 10)
+    s = np.concatenate([np.linspace(0, 0.5, 99), [0.95], np.linspace(0.6, 0.99, 10)])
+    # one negative at 0.95: at <= 1% FPR (1 of 100) every positive counts; at 0% only those above 0.95
+    assert recall_at_fpr(y, s, 0.01) == 1.0
+    assert recall_at_fpr(y, s, 0.0) == 0.1
+
+
+def test_metrics_single_class_has_no_auc() -> None:
+    m = compute([0, 0, 0], [0.1, 0.7, 0.2], threshold=0.5)
+    assert m.roc_auc is None and m.recall_at_1pct_fpr is None and m.fpr == round(1 / 3, 4)
+    assert m.recall == 0.0 and m.precision == 0.0
