@@ -109,6 +109,8 @@ class Action:
         try:
             params = self.check_params(raw)
         except ValidationError as e:
+            if ctx.dry_run:  # templates over earlier step outputs stay unrendered in a dry run
+                return {"dry_run": True, "action": self.name, "agent_id": ctx.agent_id, "params": raw}
             raise ActionCheckFailed(f"{self.name}: bad params after rendering: {e}") from e
         self.check(ctx, params)
         if ctx.dry_run:

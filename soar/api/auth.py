@@ -15,7 +15,7 @@ import structlog
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from soar.api.state import api_state
+from soar.api.state import state_of
 from soar.config import Settings
 from soar.identity.keys import ensure_secret_file
 
@@ -60,7 +60,7 @@ async def require_operator(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Operator:
     """Dependency for operator endpoints: 401 unless the bearer token is the operator token."""
-    expected = api_state(request).admin_token
+    expected = state_of(request).admin_token
     given = credentials.credentials if credentials is not None else ""
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(

@@ -53,6 +53,7 @@ class AgentKeyOut(_Out):
     status: str
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class AgentOut(_Out):
@@ -84,6 +85,37 @@ class AgentIn(BaseModel):
     owner: str = Field(default="", max_length=256)
     labels: dict[str, Any] | None = None
     tools: list[str] | None = Field(default=None, description="tool globs the agent may call; empty: any")
+
+
+class EnrollmentIn(BaseModel):
+    """``POST /v1/agents/{agent_id}/enrollments``: issue a one-time enrollment token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str = Field(default="", max_length=256)
+    labels: dict[str, Any] = Field(default_factory=dict)
+    tools: list[str] | None = None
+    ttl_s: int = Field(default=3600, gt=0, le=30 * 86400)
+    rotate_overlap_s: int | None = Field(default=None, ge=0, le=30 * 86400)
+
+
+class EnrollmentOut(BaseModel):
+    """An issued enrollment token (shown once)."""
+
+    token: str
+    enrollment_id: str
+    agent_id: str
+    expires_at: datetime
+    rotate_overlap_s: int | None = None
+
+
+class EnrolledOut(BaseModel):
+    """The answer of ``POST /v1/enroll``."""
+
+    agent_id: str
+    kid: str
+    enrollment_id: str
+    expiring_kids: list[str]
 
 
 class ReasonIn(BaseModel):

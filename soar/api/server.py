@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import uvicorn
 
 from soar.api.app import create_app
@@ -17,6 +19,8 @@ def server(settings: Settings | None = None, db_url: str | None = None) -> uvico
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        # One line per request costs more than an authorize decision; SOAR_API_ACCESS_LOG=0 turns it off.
+        access_log=os.environ.get("SOAR_API_ACCESS_LOG", "1") != "0",
         proxy_headers=False,
         server_header=False,
     )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from soar.config import Settings
 from soar.identity.keys import SigningKey
+from soar.identity.pdp import Authorizer
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,21 @@ class ApiState:
     sessionmaker: async_sessionmaker[AsyncSession] = field(repr=False)
     signing_key: SigningKey
     admin_token: str = field(repr=False)
+    authorizer: Authorizer | None = field(default=None, repr=False)
 
 
-def api_state(request: Request) -> ApiState:
-    """Dependency: this app's state."""
+def state_of(request: Request) -> ApiState:
+    """This app's state (plain function)."""
     state: ApiState = request.app.state.soar
     return state
 
 
+async def api_state(request: Request) -> ApiState:
+    """Dependency: this app's state (async: a sync dependency would cost a thread-pool hop per request)."""
+    return state_of(request)
+
+
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Dependency: a session for one request (writers open ``session.begin()`` themselves)."""
-    async with api_state(request).sessionmaker() as session:
+    async with state_of(request).sessionmaker() as session:
         yield session

@@ -1,36 +1,45 @@
-"""The responder: store findings, group them into incidents, start durable runs and execute their steps.
+"""The responder: store findings, group them into incidents, start durable runs and hand them to the executor.
 
 Durability: a run is unique per (playbook, finding) and its id is derived from both, so a replayed finding
-starts nothing. Each step's state is committed as ``running`` before its action and as ``succeeded`` or
-``failed`` (with the action's own changes, in one transaction) after it; ``resume()`` re-enters runs left
-``running`` and skips the steps that already succeeded. Every state change is audited in its transaction.
+starts nothing. Step state lives in the database (see ``soar.decide.executor``); ``resume()`` re-enters runs
+left ``running`` and ``tick()`` (a timer started by ``resume()``) continues runs whose approval was decided
+by a human or by its deadline, and escalates unacknowledged incidents. Every state change is audited in
+its transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from soar.act import ACTIONS
-from soar.act.base import ActionContext
-from soar.decide.expressions import finding_context, render
+from soar.decide.approvals import expire_overdue
+from soar.decide.executor import Executor, RunOutcome, StepHook
+from soar.decide.incidents import escalation_findings
 from soar.decide.matcher import DEFAULT_MATURITIES, match
+from soar.decide.records import (
+    SYSTEM,
+    agent_dict,
+    finding_record,
+    finding_time,
+    run_id_for,
+    throttle_key,
+    timeline,
+)
 from soar.decide.spec import PlaybookSpec
 from soar.notify import Notifiers
 from soar.store.audit import audit
 from soar.store.models import (
     AgentRecord,
     FindingRecord,
-    IncidentEventRecord,
     IncidentRecord,
     PlaybookRunRecord,
     StepRunRecord,
@@ -41,111 +50,14 @@ from soar.telemetry.findings import Finding, Severity
 
 log = structlog.get_logger(__name__)
 
-_RUN_NS = uuid.UUID("9d1f6c2e-7b3a-4f5d-8e0c-1a2b3c4d5e6f")
 #: findings of one agent this close to an open incident's first event join it (when no throttle says otherwise)
 DEFAULT_INCIDENT_WINDOW_S = 300.0
-SYSTEM = "system:responder"
+#: how often the responder's timer looks for decided approvals, deadlines and escalations
+DEFAULT_TIMER_INTERVAL_S = 2.0
+#: an open incident nobody acknowledged for this long makes an ``soar/incident_unacknowledged`` finding
+DEFAULT_ESCALATE_AFTER_S = 900.0
 
-
-def run_id_for(playbook_id: uuid.UUID | str, finding_id: uuid.UUID | str) -> str:
-    """Deterministic run id: one run per (playbook, finding), even across racing workers."""
-    return str(uuid.uuid5(_RUN_NS, f"{playbook_id}|{finding_id}"))
-
-
-def finding_time(finding: Finding) -> datetime:
-    """When the finding's triggering event happened (its own ts when unknown)."""
-    return finding.observed_at or finding.ts
-
-
-def throttle_key(playbook: PlaybookSpec, finding: Finding) -> str:
-    """The key findings are throttled on (empty: no throttle)."""
-    if playbook.throttle is None:
-        return ""
-    key = playbook.throttle.key
-    if key == "agent":
-        return finding.agent_id
-    if key == "task":
-        return f"{finding.agent_id}|{finding.task_id}"
-    if key == "rule":
-        return f"{finding.agent_id}|{finding.detector}/{finding.rule}"
-    if key == "detector":
-        return f"{finding.agent_id}|{finding.detector}"
-    return str(finding.finding_id)
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """What one run did: ``status`` is completed | failed | waiting | throttled (joined an open run)."""
-
-    playbook: str
-    playbook_id: str
-    finding_id: str
-    run_id: str
-    incident_id: str | None
-    status: str
-    actions: list[str] = field(default_factory=list)
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    contained_at: datetime | None = None
-    dry_run: bool = False
-
-
-def _finding_record(f: Finding) -> FindingRecord:
-    return FindingRecord(
-        finding_id=str(f.finding_id),
-        detector=f.detector,
-        rule=f.rule,
-        agent_id=f.agent_id,
-        task_id=f.task_id,
-        severity=f.severity.label,
-        confidence=f.confidence,
-        summary=f.summary,
-        evidence=f.model_dump(mode="json")["evidence"],
-        tags=list(f.tags),
-        event_ids=[str(e) for e in f.event_ids],
-        ts=f.ts,
-        observed_at=f.observed_at,
-    )
-
-
-def finding_from_record(rec: FindingRecord) -> Finding:
-    """Rebuild the ``Finding`` a record was stored from."""
-    return Finding(
-        finding_id=uuid.UUID(rec.finding_id),
-        detector=rec.detector,
-        rule=rec.rule,
-        agent_id=rec.agent_id,
-        task_id=rec.task_id,
-        event_ids=[uuid.UUID(e) for e in rec.event_ids],
-        severity=Severity.parse(rec.severity),
-        confidence=rec.confidence,
-        summary=rec.summary,
-        evidence=rec.evidence,
-        tags=rec.tags,
-        ts=rec.ts,
-        observed_at=rec.observed_at,
-    )
-
-
-def agent_dict(rec: AgentRecord | None) -> dict[str, Any] | None:
-    """The agent as conditions and notifications see it."""
-    if rec is None:
-        return None
-    return {
-        "agent_id": rec.agent_id,
-        "owner": rec.owner,
-        "labels": rec.labels,
-        "tools": rec.tools,
-        "status": rec.status,
-        "status_reason": rec.status_reason,
-    }
-
-
-async def timeline(
-    session: AsyncSession, incident_id: str | None, kind: str, summary: str, data: dict[str, Any] | None = None
-) -> None:
-    """Append one line to an incident's timeline."""
-    if incident_id:
-        session.add(IncidentEventRecord(incident_id=incident_id, kind=kind, summary=summary, data=data or {}))
+__all__ = ["Responder", "RunOutcome", "finding_time", "run_id_for", "throttle_key"]
 
 
 class Responder:
@@ -161,6 +73,9 @@ class Responder:
         dry_run: bool = False,
         maturities: Collection[str] = DEFAULT_MATURITIES,
         incident_window_s: float = DEFAULT_INCIDENT_WINDOW_S,
+        timer_interval_s: float | None = DEFAULT_TIMER_INTERVAL_S,
+        escalate_after_s: float | None = DEFAULT_ESCALATE_AFTER_S,
+        step_hook: StepHook | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.playbooks = list(playbooks)
@@ -170,7 +85,11 @@ class Responder:
         self.dry_run = dry_run
         self.maturities = frozenset(maturities)
         self.incident_window_s = incident_window_s
+        self.timer_interval_s = timer_interval_s
+        self.escalate_after_s = escalate_after_s
+        self.executor = Executor(sessionmaker, self.by_id, publish, self.notifiers, dry_run=dry_run, hook=step_hook)
         self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- decide
 
@@ -179,17 +98,24 @@ class Responder:
         if not findings:
             return []
         async with self._lock:
-            agents = await self._store_findings(findings)
-            outcomes: list[RunOutcome] = []
-            for f in findings:
-                try:
-                    outcomes.extend(await self._respond(f, agents.get(f.agent_id)))
-                except Exception:  # one bad finding must not stop the others (st2 RulesEngine)
-                    log.exception("responding to finding failed", finding_id=str(f.finding_id))
-            return outcomes
+            return await self._handle(findings)
+
+    async def _handle(self, findings: Sequence[Finding]) -> list[RunOutcome]:
+        agents = await self._store_findings(findings)
+        outcomes: list[RunOutcome] = []
+        for f in findings:
+            try:
+                outcomes.extend(await self._respond(f, agents.get(f.agent_id)))
+            except Exception:  # one bad finding must not stop the others (st2 RulesEngine)
+                log.exception("responding to finding failed", finding_id=str(f.finding_id))
+        return outcomes
+
+    async def execute(self, run_id: str) -> RunOutcome:
+        """Execute (or continue) one run."""
+        return await self.executor.execute(run_id)
 
     async def resume(self) -> list[RunOutcome]:
-        """Re-enter every run left ``running`` (a crashed process); succeeded steps are skipped."""
+        """Re-enter every run left ``running`` (a crashed process), act on decided approvals, start the timer."""
         async with self._lock:
             async with self.sessionmaker() as session:
                 q = select(PlaybookRunRecord.run_id).where(PlaybookRunRecord.status == "running")
@@ -200,7 +126,74 @@ class Responder:
                     outcomes.append(await self.execute(run_id))
                 except Exception:
                     log.exception("resuming run failed", run_id=run_id)
-            return outcomes
+            outcomes.extend(await self._tick())
+        self.start_timer()
+        return outcomes
+
+    def start_timer(self) -> None:
+        """Start the periodic ``tick`` in the running loop (once; no-op when ``timer_interval_s`` is None).
+
+        The loop holds the responder weakly: it ends when the responder is dropped or ``close()`` is called.
+        """
+        if self.timer_interval_s is None or (self._timer is not None and not self._timer.done()):
+            return
+        self._timer = asyncio.get_running_loop().create_task(_timer_loop(weakref.ref(self), self.timer_interval_s))
+
+    async def close(self) -> None:
+        """Stop the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            try:
+                await self._timer
+            except asyncio.CancelledError:
+                pass
+            self._timer = None
+
+    async def tick(self) -> list[RunOutcome]:
+        """Decide overdue approvals, continue runs whose approval was decided, escalate unacknowledged incidents."""
+        async with self._lock:
+            return await self._tick()
+
+    async def _tick(self) -> list[RunOutcome]:
+        await expire_overdue(self.sessionmaker)
+        outcomes: list[RunOutcome] = []
+        for run_id in await self._claim_decided_runs():
+            try:
+                outcomes.append(await self.execute(run_id))
+            except Exception:
+                log.exception("continuing run failed", run_id=run_id)
+        if self.escalate_after_s is not None and self._escalation_wanted():
+            async with self.sessionmaker() as session:
+                found = await escalation_findings(session, timedelta(seconds=self.escalate_after_s))
+            if found:
+                outcomes.extend(await self._handle(found))
+        return outcomes
+
+    def _escalation_wanted(self) -> bool:
+        return any("soar" in pb.trigger.detectors for pb in self.playbooks if pb.enabled)
+
+    async def _claim_decided_runs(self) -> list[str]:
+        async with self.sessionmaker() as session:
+            q = (
+                select(PlaybookRunRecord.run_id)
+                .join(StepRunRecord, StepRunRecord.run_id == PlaybookRunRecord.run_id)
+                .where(PlaybookRunRecord.status == "waiting", StepRunRecord.status.in_(("approved", "denied")))
+                .distinct()
+            )
+            candidates = list((await session.execute(q)).scalars())
+        claimed: list[str] = []
+        for run_id in candidates:
+            async with self.sessionmaker() as session, session.begin():
+                res = await session.execute(
+                    update(PlaybookRunRecord)
+                    .where(PlaybookRunRecord.run_id == run_id, PlaybookRunRecord.status == "waiting")
+                    .values(status="running")
+                    .execution_options(synchronize_session=False)
+                )
+                if res.rowcount:  # type: ignore[attr-defined]
+                    await audit(session, SYSTEM, "run.resumed", f"run:{run_id}", {"after": "approval decision"})
+                    claimed.append(run_id)
+        return claimed
 
     async def _store_findings(self, findings: Sequence[Finding]) -> dict[str, dict[str, Any] | None]:
         try:
@@ -218,7 +211,7 @@ class Responder:
             for f in findings:
                 if str(f.finding_id) not in seen:
                     seen.add(str(f.finding_id))
-                    new.append(_finding_record(f))
+                    new.append(finding_record(f))
             if new:
                 session.add_all(new)
                 await session.flush()
@@ -326,6 +319,10 @@ class Responder:
     ) -> str:
         if frec.incident_id:
             return frec.incident_id
+        named = finding.evidence.get("incident_id") if finding.detector == "soar" else None
+        if isinstance(named, str) and await session.get(IncidentRecord, named) is not None:
+            await self._join(session, frec, finding, named, "")
+            return named
         t = finding_time(finding)
         window = timedelta(seconds=pb.throttle.window_s if pb.throttle else self.incident_window_s)
         q = (
@@ -392,211 +389,18 @@ class Responder:
             {"finding_id": str(finding.finding_id)},
         )
 
-    # -------------------------------------------------------------------- act
 
-    async def execute(self, run_id: str) -> RunOutcome:
-        """Execute (or continue) one run: steps in order, each persisted before and after."""
-        async with self.sessionmaker() as session:
-            run = await session.get(PlaybookRunRecord, run_id)
-            if run is None:
-                raise KeyError(f"no run {run_id}")
-            frec = await session.get(FindingRecord, run.finding_id)
-            agent = agent_dict(await session.get(AgentRecord, run.agent_id))
-            q = select(StepRunRecord).where(StepRunRecord.run_id == run_id)
-            done = {s.step_id: s for s in (await session.execute(q)).scalars()}
-        pb = self.by_id.get(run.playbook_id)
-        if pb is None or frec is None:
-            return await self._finish(run, "failed", [], [], error="playbook no longer loaded or finding missing")
-        finding = finding_from_record(frec)
-        dry = bool(run.context.get("dry_run", self.dry_run))
-        data = finding_context(finding, agent)
-        taken: list[dict[str, Any]] = []
-        status = "completed"
-        for position, step in enumerate(pb.steps):
-            action = ACTIONS.get(step.action)()
-            key = f"{run_id}:{step.id}"
-            prior = done.get(step.id)
-            if prior is not None and prior.status in ("succeeded", "skipped"):
-                taken.append({"step": step.id, "action": step.action, "status": prior.status, "output": prior.output})
-                continue
-            if pb.mode == "approve" and action.containment and not dry:
-                await self._step_state(run, step.id, step.action, position, key, "waiting", prior)
-                status = "waiting"
-                break
-            await self._step_state(run, step.id, step.action, position, key, "running", prior)
-            ok, entry = await self._run_step(
-                run, pb, finding, agent, step.id, step.with_, action, key, data, dry, taken
-            )
-            taken.append(entry)
-            if not ok and not step.continue_on_error:
-                status = "failed"
-                break
-        return await self._finish(run, status, taken, pb.steps, dry=dry)
-
-    async def _step_state(
-        self,
-        run: PlaybookRunRecord,
-        step_id: str,
-        action: str,
-        position: int,
-        key: str,
-        status: str,
-        prior: StepRunRecord | None,
-    ) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            rec = await session.get(StepRunRecord, key)
-            if rec is None:
-                rec = StepRunRecord(
-                    idempotency_key=key,
-                    run_id=run.run_id,
-                    step_id=step_id,
-                    position=position,
-                    action=action,
-                    attempts=0,
-                )
-                session.add(rec)
-            rec.status = status
-            if status == "running":
-                rec.attempts = (rec.attempts or 0) + 1
-                rec.started_at = utcnow()
-            if status == "waiting":
-                run_rec = await session.get(PlaybookRunRecord, run.run_id)
-                if run_rec is not None:
-                    run_rec.status = "waiting"
-                await timeline(
-                    session, run.incident_id, "step", f"{step_id} ({action}) waits for approval", {"run_id": run.run_id}
-                )
-            await session.flush()
-            await audit(
-                session,
-                f"playbook:{run.playbook_id}",
-                f"step.{status}",
-                f"step:{key}",
-                {"action": action, "attempt": rec.attempts},
-            )
-
-    async def _run_step(
-        self,
-        run: PlaybookRunRecord,
-        pb: PlaybookSpec,
-        finding: Finding,
-        agent: dict[str, Any] | None,
-        step_id: str,
-        raw: dict[str, Any],
-        action: Any,
-        key: str,
-        data: dict[str, Any],
-        dry: bool,
-        taken: list[dict[str, Any]],
-    ) -> tuple[bool, dict[str, Any]]:
-        actor = f"playbook:{pb.id}"
+async def _timer_loop(ref: weakref.ReferenceType[Responder], interval: float) -> None:
+    failures = 0
+    while True:
+        await asyncio.sleep(interval * min(2**failures, 30))
+        responder = ref()
+        if responder is None:
+            return
         try:
-            async with self.sessionmaker() as session, session.begin():
-                ctx = ActionContext(
-                    session=session,
-                    finding=finding,
-                    agent_id=finding.agent_id,
-                    incident_id=run.incident_id,
-                    run_id=run.run_id,
-                    playbook_id=str(pb.id),
-                    step_id=step_id,
-                    idempotency_key=key,
-                    publish=self.publish,
-                    notifiers=self.notifiers,
-                    dry_run=dry,
-                    agent=agent,
-                    actions_taken=list(taken),
-                )
-                output = await action.execute(ctx, render(raw, data))
-                rec = await session.get(StepRunRecord, key)
-                assert rec is not None
-                rec.status, rec.output, rec.error, rec.finished_at = "succeeded", output, "", utcnow()
-                kind = "notification" if action.category == "notify" else "step"
-                verb = "would run" if dry else "succeeded"
-                await timeline(
-                    session,
-                    run.incident_id,
-                    kind,
-                    f"{step_id} ({action.name}) {verb}",
-                    {"run_id": run.run_id, **output},
-                )
-                await session.flush()
-                await audit(session, actor, "step.succeeded", f"step:{key}", {"action": action.name, "output": output})
-            return True, {"step": step_id, "action": action.name, "status": "succeeded", "output": output}
-        except Exception as e:  # the action's changes rolled back; record the failure on its own
-            error = f"{type(e).__name__}: {e}"[:2000]
-            log.warning("step failed", run_id=run.run_id, step=step_id, action=action.name, error=error)
-            async with self.sessionmaker() as session, session.begin():
-                rec = await session.get(StepRunRecord, key)
-                assert rec is not None
-                rec.status, rec.error, rec.finished_at = "failed", error, utcnow()
-                await timeline(
-                    session,
-                    run.incident_id,
-                    "step",
-                    f"{step_id} ({action.name}) failed: {error}",
-                    {"run_id": run.run_id},
-                )
-                await session.flush()
-                await audit(session, actor, "step.failed", f"step:{key}", {"action": action.name, "error": error})
-            return False, {"step": step_id, "action": action.name, "status": "failed", "error": error}
-
-    async def _finish(
-        self,
-        run: PlaybookRunRecord,
-        status: str,
-        taken: list[dict[str, Any]],
-        steps: Sequence[Any],
-        *,
-        dry: bool = False,
-        error: str = "",
-    ) -> RunOutcome:
-        contained_at: datetime | None = None
-        async with self.sessionmaker() as session, session.begin():
-            rec = await session.get(PlaybookRunRecord, run.run_id)
-            assert rec is not None
-            rec.status = status
-            if status != "waiting":
-                rec.finished_at = utcnow()
-            if error:
-                rec.context = {**rec.context, "error": error}
-            succeeded = {t["step"] for t in taken if t["status"] == "succeeded"}
-            containment = [s.id for s in steps if ACTIONS.get(s.action).containment]
-            incident = await session.get(IncidentRecord, run.incident_id) if run.incident_id else None
-            if incident is not None and not dry and containment and all(s in succeeded for s in containment):
-                if incident.status == "open":
-                    incident.status = "contained"
-                    incident.contained_at = utcnow()
-                    await timeline(session, incident.incident_id, "status", "contained", {"run_id": run.run_id})
-                    await session.flush()
-                    await audit(
-                        session,
-                        f"playbook:{run.playbook_id}",
-                        "incident.contained",
-                        f"incident:{incident.incident_id}",
-                        {"run_id": run.run_id, "steps": containment},
-                    )
-                contained_at = incident.contained_at
-            await timeline(
-                session, run.incident_id, "status", f"playbook '{run.playbook_name}' {status}", {"run_id": run.run_id}
-            )
-            await session.flush()
-            await audit(
-                session,
-                f"playbook:{run.playbook_id}",
-                f"run.{status}",
-                f"run:{run.run_id}",
-                {"error": error} if error else {},
-            )
-        return RunOutcome(
-            playbook=run.playbook_name,
-            playbook_id=run.playbook_id,
-            finding_id=run.finding_id,
-            run_id=run.run_id,
-            incident_id=run.incident_id,
-            status=status,
-            actions=[t["action"] for t in taken if t["status"] == "succeeded"],
-            steps=taken,
-            contained_at=contained_at,
-            dry_run=dry,
-        )
+            await responder.tick()
+            failures = 0
+        except Exception as e:  # keep ticking: the database may come back
+            failures += 1
+            log.warning("responder timer tick failed", error=f"{type(e).__name__}: {e}"[:300], failures=failures)
+        del responder

@@ -85,10 +85,20 @@ def _as_text(value: Any) -> str:
 
 
 def render(value: Any, context: dict[str, Any]) -> Any:
-    """Render templates in every string of a (nested) value; non-strings pass through."""
+    """Render templates in every string of a (nested) value; non-strings pass through.
+
+    A string that is exactly one ``{{ expr }}`` whose value is a list or a map keeps that value (so
+    ``credential_ids: "{{ steps.find.ids }}"`` passes a list); everything else is interpolated as text.
+    """
     if isinstance(value, str):
         if "{{" not in value:
             return value
+        whole = TEMPLATE_RE.fullmatch(value.strip())
+        if whole is not None:
+            result = evaluate(whole.group(1).strip(), context)
+            if isinstance(result, list | dict):
+                return orjson.loads(orjson.dumps(result, default=str))
+            return _as_text(result)
         return TEMPLATE_RE.sub(lambda m: _as_text(evaluate(m.group(1).strip(), context)), value)
     if isinstance(value, dict):
         return {k: render(v, context) for k, v in value.items()}
@@ -97,8 +107,34 @@ def render(value: Any, context: dict[str, Any]) -> Any:
     return value
 
 
-def finding_context(finding: Finding, agent: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The names conditions and templates see: ``finding`` (JSON, plus ``severity_level``) and ``agent``."""
+STEP_REF_RE = re.compile(r"\bsteps\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\bsteps\s*\[\s*[\"']([^\"']+)[\"']\s*\]")
+
+
+def step_references(value: Any) -> set[str]:
+    """Step ids referenced as ``steps.<id>`` in the templates and conditions of a (nested) value."""
+    out: set[str] = set()
+    if isinstance(value, str):
+        for m in STEP_REF_RE.finditer(value):
+            out.add(m.group(1) or m.group(2))
+    elif isinstance(value, dict):
+        for v in value.values():
+            out |= step_references(v)
+    elif isinstance(value, list):
+        for v in value:
+            out |= step_references(v)
+    return out
+
+
+def finding_context(
+    finding: Finding,
+    agent: dict[str, Any] | None = None,
+    *,
+    incident: dict[str, Any] | None = None,
+    steps: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What conditions and templates see: ``finding`` (JSON, plus ``severity_level``), ``agent``, ``incident``,
+    ``steps`` (earlier step outputs by id) and ``run``."""
     data = finding.model_dump(mode="json")
     data["severity_level"] = int(finding.severity)
-    return {"finding": data, "agent": agent}
+    return {"finding": data, "agent": agent, "incident": incident, "steps": steps or {}, "run": run or {}}

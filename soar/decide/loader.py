@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from soar.act import ACTIONS, Action
-from soar.decide.expressions import ExpressionError, check_templates, compile_expression
+from soar.decide.expressions import ExpressionError, check_templates, compile_expression, step_references
 from soar.decide.spec import PlaybookSpec, StepSpec
 from soar.errors import ContentError, ContentErrors
 
@@ -68,6 +68,18 @@ class _Collector:
         self.errors.append(ContentError(message, source=f"{self.path}:{self.line(loc)}", field=_field(loc[1:])))
 
 
+def _templated(params: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    value: Any = params
+    for part in loc:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+        if isinstance(value, str) and "{{" in value:
+            return True
+    return False
+
+
 def _check_action(step: StepSpec, loc: Path_, raw_with: Any, col: _Collector) -> None:
     try:
         action: type[Action] = ACTIONS.get(step.action)
@@ -78,6 +90,8 @@ def _check_action(step: StepSpec, loc: Path_, raw_with: Any, col: _Collector) ->
         action.check_params(step.with_)
     except ValidationError as e:
         for err in e.errors():
+            if _templated(step.with_, err["loc"]):
+                continue  # checked again after rendering, when the run knows the value
             where = (*loc, "with", *err["loc"])
             if err["type"] == "extra_forbidden":
                 known = ", ".join(action.Params.model_fields) or "none"
@@ -96,27 +110,36 @@ def _check_parts(raw: dict[str, Any], index: int, col: _Collector) -> None:
             compile_expression(where)
         except ExpressionError as e:
             col.add(f"bad where expression: {e}", (index, "where"))
-    steps = raw.get("steps")
-    if not isinstance(steps, list):
-        return
     seen: set[str] = set()
-    for i, raw_step in enumerate(steps):
-        loc: Path_ = (index, "steps", i)
-        try:
-            step = StepSpec.model_validate(raw_step)
-        except ValidationError as e:
-            for err in e.errors():
-                col.add(err["msg"], (*loc, *err["loc"]))
+    for part in ("steps", "on_failure"):
+        steps = raw.get(part)
+        if not isinstance(steps, list):
             continue
-        if step.id in seen:
-            col.add(f"duplicate step id {step.id!r}", (*loc, "id"))
-        seen.add(step.id)
-        _check_action(step, loc, raw_step.get("with", {}), col)
+        for i, raw_step in enumerate(steps):
+            loc: Path_ = (index, part, i)
+            try:
+                step = StepSpec.model_validate(raw_step)
+            except ValidationError as e:
+                for err in e.errors():
+                    col.add(err["msg"], (*loc, *err["loc"]))
+                continue
+            if step.id in seen:
+                col.add(f"duplicate step id {step.id!r}", (*loc, "id"))
+            _check_action(step, loc, raw_step.get("with", {}), col)
+            if step.if_ is not None:
+                try:
+                    compile_expression(step.if_)
+                except ExpressionError as e:
+                    col.add(f"bad if expression: {e}", (*loc, "if"))
+            for ref in sorted(step_references([raw_step.get("with", {}), step.if_ or ""])):
+                if ref not in seen:
+                    col.add(f"steps.{ref} is not an earlier step of this playbook", (*loc, "with"))
+            seen.add(step.id)
 
 
 def _reported_by_parts(loc: tuple[Any, ...], msg: str) -> bool:
     # per-step and duplicate-step errors were already reported by _check_parts
-    return (len(loc) >= 2 and loc[0] == "steps") or "duplicate step id" in msg
+    return (len(loc) >= 2 and loc[0] in ("steps", "on_failure")) or "duplicate step id" in msg
 
 
 def load_file(path: Path | str) -> tuple[list[PlaybookSpec], list[ContentError]]:

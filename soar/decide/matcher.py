@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from soar.act import ACTIONS
-from soar.decide.expressions import ExpressionError, condition, finding_context, render
-from soar.decide.spec import PlaybookSpec, TriggerSpec
+from soar.decide.expressions import ExpressionError, condition, finding_context, render, step_references
+from soar.decide.spec import AgentSelectorSpec, PlaybookSpec, StepSpec, TriggerSpec
 from soar.telemetry.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,39 @@ class PlannedStep(BaseModel):
     containment: bool
     waits_for_approval: bool
     dry_run: bool
+    condition: str | None = None
+    runs: bool | None = None
+    on_failure: bool = False
     error: str = ""
 
 
-def triggers(trigger: TriggerSpec, finding: Finding) -> bool:
-    """Does the finding pass the trigger (detector, rule, severity, confidence)?"""
+def selects(selector: AgentSelectorSpec | None, finding: Finding, agent: dict[str, Any] | None) -> bool:
+    """Does the agent selector hold for the finding's agent (labels and tier need a known agent)?"""
+    if selector is None:
+        return True
+    if selector.ids and finding.agent_id not in selector.ids:
+        return False
+    labels: dict[str, Any] = (agent or {}).get("labels") or {}
+    if any(str(labels.get(k)) != v for k, v in selector.labels.items()):
+        return False
+    return not selector.tier or str(labels.get("tier", "")) in selector.tier
+
+
+def triggers(trigger: TriggerSpec, finding: Finding, agent: dict[str, Any] | None = None) -> bool:
+    """Does the finding pass the trigger (detector, rule, severity, confidence, tags, agent selector)?"""
     return (
         (not trigger.detectors or finding.detector in trigger.detectors)
         and (not trigger.rules or finding.rule in trigger.rules)
         and finding.severity >= trigger.min_severity
         and finding.confidence >= trigger.min_confidence
+        and (not trigger.tags or bool(set(trigger.tags) & set(finding.tags)))
+        and selects(trigger.agents, finding, agent)
     )
+
+
+def needs_approval(playbook: PlaybookSpec, step: StepSpec, containment: bool) -> bool:
+    """A step waits for a human when it declares ``approval`` or the playbook is in ``approve`` mode."""
+    return step.approval is not None or (playbook.mode == "approve" and containment)
 
 
 def match(
@@ -58,7 +80,7 @@ def match(
     out: list[PlaybookSpec] = []
     ctx: dict[str, Any] | None = None
     for pb in playbooks:
-        if not pb.enabled or pb.maturity not in maturities or not triggers(pb.trigger, finding):
+        if not pb.enabled or pb.maturity not in maturities or not triggers(pb.trigger, finding, agent):
             continue
         if pb.where is not None:
             ctx = ctx or finding_context(finding, agent)
@@ -75,17 +97,29 @@ def match(
 def plan(
     finding: Finding, playbook: PlaybookSpec, agent: dict[str, Any] | None = None, *, dry_run: bool = False
 ) -> list[PlannedStep]:
-    """The steps a run of ``playbook`` for ``finding`` would take, params rendered (for ``soar replay``)."""
+    """The steps a run of ``playbook`` for ``finding`` would take, params rendered (for ``soar replay``).
+
+    References to earlier step outputs (``steps.<id>``) cannot be known before a run: such parameters are
+    shown unrendered, and an ``if`` over them is reported as undecided (``runs`` is None).
+    """
     ctx = finding_context(finding, agent)
     steps: list[PlannedStep] = []
-    for step in playbook.steps:
+    for on_failure, step in [(False, s) for s in playbook.steps] + [(True, s) for s in playbook.on_failure]:
         action = ACTIONS.get(step.action)
         error = ""
+        runs: bool | None = True
+        if step.if_ is not None:
+            try:
+                runs = condition(step.if_, ctx)
+            except ExpressionError:
+                runs = None
         try:
             params = render(step.with_, ctx)
             action.check_params(params)
         except (ExpressionError, ValueError) as e:
-            params, error = dict(step.with_), str(e)
+            params = dict(step.with_)
+            if not isinstance(e, ExpressionError) or not _refers_to_steps(step.with_):
+                error = str(e)
         steps.append(
             PlannedStep(
                 step_id=step.id,
@@ -93,9 +127,16 @@ def plan(
                 params=params,
                 continue_on_error=step.continue_on_error,
                 containment=action.containment,
-                waits_for_approval=playbook.mode == "approve" and action.containment,
+                waits_for_approval=needs_approval(playbook, step, action.containment),
                 dry_run=dry_run or playbook.mode == "dry-run",
+                condition=step.if_,
+                runs=runs,
+                on_failure=on_failure,
                 error=error,
             )
         )
     return steps
+
+
+def _refers_to_steps(value: Any) -> bool:
+    return bool(step_references(value))

@@ -1,9 +1,10 @@
 """``soar demo``: a fleet of agents under three attacks, contained by soar, summarised in a table.
 
 Everything is real: the embedded broker, a ``soar worker`` and a ``soar api`` process on a fresh SQLite
-database, agents registered through the API and talking through the SDK, a local webhook receiver for
-on-call. Time to containment is measured from the attack event's production to the quarantine step
-being recorded in the store (both wall clock on this machine).
+database, agents enrolled with one-time tokens (each generates its own key) and talking through the SDK,
+task-scoped tokens checked by a tool server (the enforcement example), a local webhook receiver for on-call.
+Time to containment is measured from the attack event's production to the quarantine step being recorded
+in the store (both wall clock on this machine).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from sqlalchemy import select
 from soar.config import get_settings
 from soar.demo.receiver import Delivery, WebhookReceiver
 from soar.demo.services import Services, local_settings
+from soar.enforce import ToolServer
 from soar.logs import configure_logging
 from soar.sim.fleet import FleetConfig, run_fleet
 from soar.sim.reports import AttackReport, FleetReport
+from soar.sim.tools import sim_tools
 from soar.store.models import AgentRecord, FindingRecord, PlaybookRunRecord, StepRunRecord
 from soar.store.session import dispose_all, get_sessionmaker
 from soar.topics import topic_map
@@ -145,21 +148,25 @@ async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
             base_url=services.api_url, headers={"Authorization": f"Bearer {services.admin_token}"}
         ) as api:
 
-            async def register(agent_id: str, public_key: str, tools: list[str]) -> None:
-                r = await api.post("/v1/agents", json={"agent_id": agent_id, "public_key": public_key, "tools": tools})
+            async def enrollment_token(agent_id: str, tools: list[str]) -> str:
+                r = await api.post(f"/v1/agents/{agent_id}/enrollments", json={"tools": tools, "ttl_s": 600})
                 r.raise_for_status()
-                console.print(f"registered [cyan]{agent_id}[/cyan] tools={','.join(tools)}")
+                return str(r.json()["token"])
 
-            cfg = FleetConfig(
-                bootstrap=settings.broker,
-                topics=topic_map(settings),
-                api_url=services.api_url,
-                duration_s=seconds,
-                data_dir=data_dir / "fleet",
-                register=register,
-                on_event=lambda line: console.print(line, highlight=False),
-            )
-            report = await run_fleet(cfg)
+            tool_server = ToolServer(services.api_url, sim_tools())
+            async with tool_server.running():
+                console.print(f"enforcement point (tool server, authorize on every call) on {tool_server.url}")
+                cfg = FleetConfig(
+                    bootstrap=settings.broker,
+                    topics=topic_map(settings),
+                    api_url=services.api_url,
+                    duration_s=seconds,
+                    data_dir=data_dir / "fleet",
+                    enrollment_token=enrollment_token,
+                    tool_server_url=tool_server.url,
+                    on_event=lambda line: console.print(line, highlight=False),
+                )
+                report = await run_fleet(cfg)
         await asyncio.sleep(1.0)  # let the last steps land
         rows = [await _scenario_row(services, a) for a in report.attacks]
         touched = await _benign_touched(services, report)

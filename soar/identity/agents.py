@@ -1,15 +1,17 @@
 """The agent registry: agents, their public keys, and their containment status.
 
-Operators register agents with a public key today; enrollment tokens (an agent enrolling itself with a
-one-time secret) will call :func:`register_agent` with ``actor="enrollment:<id>"`` later.
+Operators register agents with a public key, or issue a one-time enrollment token with which the agent
+registers its own key (``soar.identity.enrollment``, ``actor="enrollment:<id>"``). A key is usable while its
+status is ``active`` and its ``expires_at`` (set by a rotation overlap) is unset or in the future.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from soar.identity.errors import AgentNotFound, IdentityError, KeyConflict
@@ -110,11 +112,17 @@ async def agent_keys(session: AsyncSession, agent_id: str) -> list[AgentKeyRecor
     return list((await session.execute(q)).scalars())
 
 
+def _usable(now: datetime) -> Any:
+    unexpired = or_(AgentKeyRecord.expires_at.is_(None), AgentKeyRecord.expires_at > now)
+    return (AgentKeyRecord.status == "active") & unexpired
+
+
 async def active_keys(session: AsyncSession, kids: Collection[str] | None = None) -> dict[str, tuple[str, str]]:
-    """Active keys, ``kid -> (agent_id, public_key_b64)``, all or only ``kids`` (quarantined agents' included)."""
-    q = select(AgentKeyRecord.kid, AgentKeyRecord.agent_id, AgentKeyRecord.public_key).where(
-        AgentKeyRecord.status == "active"
-    )
+    """Usable keys (active, not past a rotation deadline), ``kid -> (agent_id, public_key_b64)``, all or ``kids``.
+
+    Quarantined agents' keys are included (their events must still verify, to be flagged).
+    """
+    q = select(AgentKeyRecord.kid, AgentKeyRecord.agent_id, AgentKeyRecord.public_key).where(_usable(utcnow()))
     if kids is not None:
         q = q.where(AgentKeyRecord.kid.in_(list(kids)))
     rows = await session.execute(q)
@@ -122,9 +130,9 @@ async def active_keys(session: AsyncSession, kids: Collection[str] | None = None
 
 
 async def key_for(session: AsyncSession, agent_id: str, kid: str) -> str | None:
-    """The agent's active public key (base64url) with this kid, or None (unknown, revoked, other agent)."""
+    """The agent's usable public key (base64url) with this kid, or None (unknown, revoked, expired, other agent)."""
     q = select(AgentKeyRecord.public_key).where(
-        AgentKeyRecord.kid == kid, AgentKeyRecord.agent_id == agent_id, AgentKeyRecord.status == "active"
+        AgentKeyRecord.kid == kid, AgentKeyRecord.agent_id == agent_id, _usable(utcnow())
     )
     return (await session.execute(q)).scalar_one_or_none()
 
@@ -159,3 +167,30 @@ async def revoke_key(session: AsyncSession, agent_id: str, kid: str, reason: str
         await session.flush()
         await audit(session, actor, "agent.key_revoke", f"agent:{agent_id}", {"kid": kid, "reason": reason})
     return key
+
+
+async def expire_other_keys(
+    session: AsyncSession, agent_id: str, keep_kid: str, overlap_s: float, actor: str
+) -> list[str]:
+    """Rotation: every other usable key of the agent stops verifying ``overlap_s`` from now (audited).
+
+    A key that already expires sooner keeps its earlier deadline. Returns the kids given a deadline.
+    """
+    now = utcnow()
+    deadline = now + timedelta(seconds=max(0.0, overlap_s))
+    q = select(AgentKeyRecord).where(AgentKeyRecord.agent_id == agent_id, AgentKeyRecord.kid != keep_kid, _usable(now))
+    changed: list[str] = []
+    for key in (await session.execute(q)).scalars():
+        if key.expires_at is None or key.expires_at > deadline:
+            key.expires_at = deadline
+            changed.append(key.kid)
+    if changed:
+        await session.flush()
+        await audit(
+            session,
+            actor,
+            "agent.key_rotate",
+            f"agent:{agent_id}",
+            {"new_kid": keep_kid, "expiring": changed, "deadline": deadline.isoformat()},
+        )
+    return changed

@@ -17,6 +17,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
@@ -219,51 +220,99 @@ async def authorize(
     return decision
 
 
-async def _authorize(
-    session: AsyncSession, token: str, tool: str, resource: str, action: str, key: SigningKey
-) -> Decision:
+@dataclass(frozen=True)
+class Claims:
+    """A verified token's claims as authorize uses them (immutable, so a cache may share them)."""
+
+    agent_id: str
+    credential_id: str
+    task_id: str
+    exp: int
+    scopes: tuple[Scope, ...]
+
+    def ids(self) -> dict[str, str | None]:
+        """The ids a :class:`Decision` carries."""
+        return {"agent_id": self.agent_id, "credential_id": self.credential_id, "task_id": self.task_id}
+
+
+def parse_claims(token: str, key: SigningKey) -> Claims | str:
+    """Verify the JWT and return its :class:`Claims`, or a deny reason (``exp`` is checked in :func:`decide`)."""
     claims = _decode(token, key)
     if isinstance(claims, str):
-        return _deny(claims)
-    ids: dict[str, str | None] = {
-        "agent_id": str(claims["sub"]),
-        "credential_id": str(claims["jti"]),
-        "task_id": str(claims.get("task_id", "")),
-    }
+        return claims
     try:
-        scopes = [Scope.model_validate(s) for s in claims.get("scopes") or []]
-    except (ValidationError, TypeError):
-        return _deny("malformed", **ids)
-    row = (
-        await session.execute(
-            select(
-                CredentialRecord.agent_id,
-                CredentialRecord.revoked_at,
-                CredentialRecord.expires_at,
-                AgentRecord.status,
-                AgentRecord.tools,
-            )
-            .outerjoin(AgentRecord, AgentRecord.agent_id == CredentialRecord.agent_id)
-            .where(CredentialRecord.credential_id == ids["credential_id"])
+        scopes = tuple(Scope.model_validate(s) for s in claims.get("scopes") or [])
+        return Claims(
+            str(claims["sub"]), str(claims["jti"]), str(claims.get("task_id", "")), int(claims["exp"]), scopes
         )
-    ).one_or_none()
+    except (ValidationError, TypeError, ValueError):
+        return "malformed"
+
+
+CredentialRow = tuple[str, bool, datetime, str | None, list[Any] | None]
+"""``(credential agent_id, revoked, expires_at, agent status or None, agent tools)``: the state authorize reads."""
+
+
+def credential_state_query(credential_id: str) -> Any:
+    """The one indexed query authorize runs per call: the credential joined to its agent."""
+    return (
+        select(
+            CredentialRecord.agent_id,
+            CredentialRecord.revoked_at,
+            CredentialRecord.expires_at,
+            AgentRecord.status,
+            AgentRecord.tools,
+        )
+        .outerjoin(AgentRecord, AgentRecord.agent_id == CredentialRecord.agent_id)
+        .where(CredentialRecord.credential_id == credential_id)
+    )
+
+
+def decide(
+    claims: Claims,
+    row: CredentialRow | None,
+    tool: str,
+    resource: str,
+    action: str,
+    *,
+    now: datetime | None = None,
+) -> Decision:
+    """The decision for verified claims and the credential's current row (None: unknown credential)."""
+    now = now or utcnow()
+    ids = claims.ids()
+    if claims.exp <= now.timestamp():
+        return _deny("expired", **ids)
     if row is None:
         return _deny("unknown_credential", **ids)
-    cred_agent, revoked_at, expires_at, agent_status, agent_tools = row
+    cred_agent, revoked, expires_at, agent_status, agent_tools = row
     if cred_agent != ids["agent_id"]:
         return _deny("agent_mismatch", **ids)
-    if revoked_at is not None:
+    if revoked:
         return _deny("revoked", **ids)
-    if expires_at <= utcnow():
+    if expires_at <= now:
         return _deny("expired", **ids)
     if agent_status is None:
         return _deny("unknown_agent", **ids)
     if agent_status != "active":
         return _deny("agent_quarantined", **ids)
-    reason = scope_decision(scopes, tool, resource, action)
+    reason = scope_decision(claims.scopes, tool, resource, action)
     if reason == "ok" and agent_tools and not any(fnmatchcase(tool, str(t)) for t in agent_tools):
         reason = "tool_not_allowed_for_agent"  # the agent's tools were narrowed after the token was issued
     return Decision(allow=reason == "ok", reason=reason, **ids)
+
+
+async def _authorize(
+    session: AsyncSession, token: str, tool: str, resource: str, action: str, key: SigningKey
+) -> Decision:
+    claims = parse_claims(token, key)
+    if isinstance(claims, str):
+        return _deny(claims)
+    result = (await session.execute(credential_state_query(claims.credential_id))).one_or_none()
+    row: CredentialRow | None = None
+    if result is not None:
+        agent_id, revoked_at, expires_at, status, tools = result
+        row = (agent_id, revoked_at is not None, expires_at, status, tools)
+    return decide(claims, row, tool, resource, action)
 
 
 # --- revoking ---------------------------------------------------------------------------------------------

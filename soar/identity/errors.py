@@ -8,7 +8,8 @@ SoarError
 │   ├── ScopeNotAllowed        a requested scope names a tool outside the agent's ``tools``
 │   └── CredentialConflict     a credential with that id exists already (a replayed request)
 └── VerificationError
-    └── TokenRequestRejected   an agent-signed token request failed (skew, kid, signature, replay, scope)
+    ├── TokenRequestRejected   an agent-signed token request failed (skew, kid, signature, replay, scope)
+    └── EnrollmentRejected     an enrollment failed (token unknown/used/expired, proof of possession, skew)
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ class CredentialConflict(IdentityError):
 
 class TokenRequestRejected(VerificationError):
     """An agent-signed token request was rejected; ``reason`` is a short machine-readable code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class EnrollmentRejected(VerificationError):
+    """An enrollment request was rejected; ``reason`` is a short machine-readable code."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         self.reason = reason

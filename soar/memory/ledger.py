@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -169,3 +170,107 @@ async def history(session: AsyncSession, agent_id: str, store: str, key: str) ->
         .order_by(MemoryVersionRecord.version)
     )
     return list((await session.execute(q)).scalars())
+
+
+async def position(session: AsyncSession, agent_id: str) -> tuple[int, int]:
+    """The agent's ledger position (highest version row id, 0 when empty) and how many keys it has written."""
+    row = (
+        await session.execute(
+            select(func.max(MemoryVersionRecord.id), func.count(func.distinct(MemoryVersionRecord.key))).where(
+                MemoryVersionRecord.agent_id == agent_id
+            )
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def taint_closure(session: AsyncSession, agent_id: str, seeds: Iterable[uuid.UUID | str]) -> set[str]:
+    """The agent's memory writes derived from ``seeds``: written by a seed event, or caused by a derived write.
+
+    Follows ``provenance.event_id`` links transitively (a write caused by reading a poisoned note is itself
+    poisoned); writes with no link to the chain are left out, however late they came.
+    """
+    frontier = {str(s) for s in seeds}
+    tainted: set[str] = set()
+    seen: set[str] = set()
+    while frontier:
+        seen |= frontier
+        q = select(MemoryVersionRecord.event_id).where(
+            MemoryVersionRecord.agent_id == agent_id,
+            (MemoryVersionRecord.event_id.in_(frontier)) | (MemoryVersionRecord.cause_event_id.in_(frontier)),
+        )
+        found = set((await session.execute(q)).scalars())
+        tainted |= found
+        frontier = found - seen
+    return tainted
+
+
+async def clean_state(session: AsyncSession, agent_id: str, tainted_event_ids: Iterable[str]) -> MemoryState:
+    """For each key a tainted write touched whose current value is tainted: its latest untainted value.
+
+    Unlike ``last_good_state`` this keeps a later, unrelated write to the same key (it is the latest untainted
+    version); keys whose current value is clean need nothing. ``None`` deletes a key with no clean version.
+    """
+    bad = set(tainted_event_ids)
+    if not bad:
+        return {}
+    touched = await tainted_versions(session, agent_id, bad)
+    slots = {(v.store, v.key) for v in touched}
+    if not slots:
+        return {}
+    q = (
+        select(MemoryVersionRecord)
+        .where(
+            MemoryVersionRecord.agent_id == agent_id,
+            MemoryVersionRecord.store.in_({s for s, _ in slots}),
+            MemoryVersionRecord.key.in_({k for _, k in slots}),
+        )
+        .order_by(MemoryVersionRecord.version)
+    )
+    latest: dict[tuple[str, str], MemoryVersionRecord] = {}
+    good: dict[tuple[str, str], str | None] = {}
+    for v in (await session.execute(q)).scalars():
+        slot = (v.store, v.key)
+        if slot not in slots:
+            continue
+        latest[slot] = v
+        if v.event_id not in bad and not v.tainted:
+            good[slot] = v.value
+    state: MemoryState = {}
+    for slot in sorted(slots):
+        current = latest[slot]
+        if current.event_id in bad or current.tainted:
+            state.setdefault(slot[0], {})[slot[1]] = good.get(slot)
+    return state
+
+
+async def state_at(
+    session: AsyncSession,
+    agent_id: str,
+    *,
+    version: int | None = None,
+    at: datetime | None = None,
+    stores: Collection[str] | None = None,
+) -> tuple[MemoryState, list[str]]:
+    """The values to restore to go back to ledger position ``version`` or time ``at``, and the writes undone.
+
+    Only keys written after the cut are in the state: each gets its latest value at the cut (None: delete).
+    """
+    q = select(MemoryVersionRecord).where(MemoryVersionRecord.agent_id == agent_id)
+    if stores:
+        q = q.where(MemoryVersionRecord.store.in_(list(stores)))
+    before: dict[tuple[str, str], str | None] = {}
+    after: set[tuple[str, str]] = set()
+    undone: list[str] = []
+    for v in (await session.execute(q.order_by(MemoryVersionRecord.version))).scalars():
+        slot = (v.store, v.key)
+        late = (version is not None and v.id > version) or (at is not None and v.ts > at)
+        if late:
+            after.add(slot)
+            undone.append(v.event_id)
+        elif not v.tainted:
+            before[slot] = v.value
+    state: MemoryState = {}
+    for slot in sorted(after):
+        state.setdefault(slot[0], {})[slot[1]] = before.get(slot)
+    return state, sorted(undone)

@@ -6,18 +6,21 @@ the caller's session so that a replayed or resumed step pages nobody twice::
     class EchoNotifier(Notifier):
         name = "echo"
 
-        async def deliver(self, body, idempotency_key):
-            print(body)
+        async def deliver(self, body, idempotency_key, event="trigger"):
+            print(event, body)
             return Delivery(status="delivered", attempts=1, response_code=None, target="stdout")
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from soar.errors import NotifyError
 from soar.store.models import DeliveryRecord
 
 
@@ -46,14 +49,22 @@ class Notifier:
     """Base class of notifiers; subclasses implement ``deliver``."""
 
     name: ClassVar[str] = ""
+    #: notifiers that can close what they opened (PagerDuty) accept ``event="resolve"``
+    resolves: ClassVar[bool] = False
     target: str = ""
 
-    async def deliver(self, body: dict[str, Any], idempotency_key: str) -> Delivery:
+    async def deliver(self, body: dict[str, Any], idempotency_key: str, event: str = "trigger") -> Delivery:
         """Send ``body`` once (with retries); raise NotifyError when it cannot be delivered."""
         raise NotImplementedError
 
     async def send(
-        self, session: AsyncSession, body: dict[str, Any], *, idempotency_key: str, incident_id: str | None = None
+        self,
+        session: AsyncSession,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str,
+        incident_id: str | None = None,
+        event: str = "trigger",
     ) -> Delivery:
         """Deliver unless ``idempotency_key`` was already delivered; record the delivery in ``session``."""
         existing = await session.get(DeliveryRecord, idempotency_key)
@@ -65,7 +76,7 @@ class Notifier:
                 target=existing.target,
                 duplicate=True,
             )
-        result = await self.deliver(body, idempotency_key)
+        result = await self.deliver(body, idempotency_key, event)
         if existing is None:
             session.add(
                 DeliveryRecord(
@@ -84,3 +95,38 @@ class Notifier:
             existing.response_code = result.response_code
         await session.flush()
         return result
+
+
+async def post_json(
+    client: httpx.AsyncClient | None,
+    url: str,
+    data: bytes,
+    headers: dict[str, str],
+    *,
+    retries: int,
+    backoff_s: float,
+    timeout_s: float,
+    label: str,
+) -> tuple[int, httpx.Response]:
+    """POST with retries: 2xx returns (attempts, response), 4xx (but 429) fails at once, 5xx/transport retry."""
+    own = client is None
+    client = client or httpx.AsyncClient(timeout=timeout_s)
+    last = ""
+    try:
+        for attempt in range(1, retries + 2):
+            try:
+                resp = await client.post(url, content=data, headers=headers, timeout=timeout_s)
+            except httpx.TransportError as e:
+                last = f"{type(e).__name__}: {e}"
+            else:
+                if resp.is_success:
+                    return attempt, resp
+                if resp.status_code < 500 and resp.status_code != 429:
+                    raise NotifyError(f"{label} {url} refused: HTTP {resp.status_code}")
+                last = f"HTTP {resp.status_code}"
+            if attempt <= retries:
+                await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
+    finally:
+        if own:
+            await client.aclose()
+    raise NotifyError(f"{label} {url} failed after {retries + 1} attempts: {last}")

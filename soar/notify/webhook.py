@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 from typing import Any, ClassVar
@@ -10,8 +9,7 @@ from typing import Any, ClassVar
 import httpx
 import orjson
 
-from soar.errors import NotifyError
-from soar.notify.base import Delivery, Notifier
+from soar.notify.base import Delivery, Notifier, post_json
 
 SIGNATURE_HEADER = "X-Soar-Signature"
 
@@ -53,32 +51,23 @@ class WebhookNotifier(Notifier):
         """Canonical JSON bytes of the body (sorted keys), the bytes that are signed."""
         return orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str)
 
-    async def deliver(self, body: dict[str, Any], idempotency_key: str) -> Delivery:
+    async def deliver(self, body: dict[str, Any], idempotency_key: str, event: str = "trigger") -> Delivery:
         """POST once per attempt; 2xx delivers, 4xx fails at once, 5xx and transport errors retry."""
-        data = self.encode(body)
+        data = self.encode(body if event == "trigger" else {**body, "event": event})
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(data, self.secret),
             "Idempotency-Key": idempotency_key,
             "User-Agent": "soar-webhook/1",
         }
-        client = self.client or httpx.AsyncClient(timeout=self.timeout_s)
-        last = ""
-        try:
-            for attempt in range(1, self.retries + 2):
-                try:
-                    resp = await client.post(self.url, content=data, headers=headers, timeout=self.timeout_s)
-                except httpx.TransportError as e:
-                    last = f"{type(e).__name__}: {e}"
-                else:
-                    if resp.is_success:
-                        return Delivery("delivered", attempt, resp.status_code, self.url)
-                    if resp.status_code < 500 and resp.status_code != 429:
-                        raise NotifyError(f"webhook {self.url} refused: HTTP {resp.status_code}")
-                    last = f"HTTP {resp.status_code}"
-                if attempt <= self.retries:
-                    await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
-        finally:
-            if self.client is None:
-                await client.aclose()
-        raise NotifyError(f"webhook {self.url} failed after {self.retries + 1} attempts: {last}")
+        attempts, resp = await post_json(
+            self.client,
+            self.url,
+            data,
+            headers,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+            timeout_s=self.timeout_s,
+            label="webhook",
+        )
+        return Delivery("delivered", attempts, resp.status_code, self.url)

@@ -1,6 +1,7 @@
 """The agent-side SDK: signed telemetry, control commands, task-scoped tokens, memory adapters."""
 
 from soar.sdk.client import AgentQuarantined, AppliedCommand, SdkError, SoarAgent
+from soar.sdk.enroll import Enrollment, EnrollmentFailed, enroll, generate_key, load_key, save_key
 from soar.sdk.memory import DictMemoryStore, MemoryStore, SQLiteMemoryStore
 from soar.sdk.sync import SoarAgentSync
 from soar.sdk.tokens import AuthorizeDecision, TokenGrant
@@ -10,10 +11,16 @@ __all__ = [
     "AppliedCommand",
     "AuthorizeDecision",
     "DictMemoryStore",
+    "Enrollment",
+    "EnrollmentFailed",
     "MemoryStore",
     "SQLiteMemoryStore",
     "SdkError",
     "SoarAgent",
     "SoarAgentSync",
     "TokenGrant",
+    "enroll",
+    "generate_key",
+    "load_key",
+    "save_key",
 ]

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -40,6 +41,8 @@ from pydantic import ValidationError
 
 from soar.errors import SoarError
 from soar.sdk.memory import MemoryStore, apply_entries
+from soar.sdk.restore import confirmation_task_id
+from soar.sdk.spool import Spool
 from soar.sdk.tokens import (
     AuthorizeDecision,
     ScopeLike,
@@ -114,6 +117,10 @@ class SoarAgent:
         control_partitions: Literal["hash", "all"] = "hash",
         announce: bool = True,
         http_client: httpx.AsyncClient | None = None,
+        spool: Spool | str | Path | None = None,
+        confirm_restores: bool = True,
+        request_timeout_ms: int = 40_000,
+        stop_drain_s: float = 10.0,
     ) -> None:
         self.agent_id = agent_id
         self.private_key = private_key
@@ -150,8 +157,35 @@ class SoarAgent:
         self._waiters: list[tuple[str, asyncio.Future[AppliedCommand]]] = []
         self._http = http_client
         self._own_http = http_client is None
+        self._own_spool = isinstance(spool, (str, Path))
+        self.spool: Spool | None = Spool(spool) if isinstance(spool, (str, Path)) else spool
+        self.spool_retries = 0  # failed attempts to drain the spool (broker unreachable)
+        self._request_timeout_ms = request_timeout_ms
+        self._stop_drain_s = stop_drain_s
+        self.confirm_restores = confirm_restores
+        self._running = False
+        self._wake: asyncio.Event | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------
+
+    @classmethod
+    async def enroll(
+        cls,
+        api_url: str,
+        token: str,
+        agent_id: str,
+        bootstrap: str,
+        topics: TopicMap,
+        *,
+        key_path: Path | None = None,
+        **options: Any,
+    ) -> SoarAgent:
+        """Enroll with a one-time token (key made here, saved to ``key_path``); returns the agent, not started."""
+        from soar.sdk.enroll import enroll
+
+        enrolled = await enroll(api_url, token, agent_id, key_path=key_path)
+        return cls(agent_id, enrolled.private_key, bootstrap, topics, api_url=api_url, **options)
 
     @property
     def public_key_b64(self) -> str:
@@ -167,18 +201,25 @@ class SoarAgent:
     @property
     def started(self) -> bool:
         """True between ``start()`` and ``stop()``."""
-        return self._producer is not None
+        return self._running
 
-    async def start(self) -> SoarAgent:
-        """Connect the producer and the control listener (positioned at the end of the control topic)."""
-        if self._producer is not None:
-            return self
-        producer = AIOKafkaProducer(
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             linger_ms=self._linger_ms,
             acks=self._acks,
+            request_timeout_ms=self._request_timeout_ms,
             client_id=f"soar-sdk-{self.agent_id}",
         )
+
+    async def start(self) -> SoarAgent:
+        """Connect the producer and the control listener (positioned at the end of the control topic).
+
+        With a spool, a sender task drains it in order (events left by a previous run go first).
+        """
+        if self._running:
+            return self
+        producer = self._new_producer()
         await producer.start()
         self._producer = producer
         try:
@@ -187,6 +228,11 @@ class SoarAgent:
             await producer.stop()
             self._producer = None
             raise
+        self._running = True
+        if self.spool is not None:
+            self._wake = asyncio.Event()
+            self._wake.set()
+            self._sender = asyncio.create_task(self._drain_spool(), name=f"soar-spool-{self.agent_id}")
         if self.announce:
             await self.lifecycle("started")
         return self
@@ -230,12 +276,20 @@ class SoarAgent:
         self._listener = asyncio.create_task(self._listen(), name=f"soar-control-{self.agent_id}")
 
     async def stop(self) -> None:
-        """Announce ``stopped``, flush telemetry and close everything."""
-        if self._producer is None:
+        """Announce ``stopped``, flush telemetry (a spool: up to ``stop_drain_s``; the rest waits on disk)."""
+        if not self._running:
             return
         if self.announce:
             with contextlib.suppress(Exception):
                 await self.lifecycle("stopped")
+        if self._sender is not None:
+            with contextlib.suppress(TimeoutError):
+                await self.flush(timeout=self._stop_drain_s)
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sender
+            self._sender = None
+        self._running = False
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -244,11 +298,17 @@ class SoarAgent:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
-        try:
-            await self._producer.flush()
-        finally:
-            await self._producer.stop()
-            self._producer = None
+        if self._producer is not None:
+            try:
+                await asyncio.wait_for(self._producer.flush(), self._request_timeout_ms / 1000)
+            except Exception as e:
+                log.warning("telemetry flush failed at stop", agent_id=self.agent_id, error=str(e))
+            finally:
+                with contextlib.suppress(Exception):
+                    await self._producer.stop()
+                self._producer = None
+        if self.spool is not None and self._own_spool:
+            self.spool.close()
         for _, fut in self._waiters:
             if not fut.done():
                 fut.cancel()
@@ -265,10 +325,53 @@ class SoarAgent:
     ) -> None:
         await self.stop()
 
-    async def flush(self) -> None:
-        """Wait until every event produced so far is acknowledged by the broker."""
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every event produced so far is acknowledged by the broker (raises TimeoutError)."""
+        if self.spool is not None and self._sender is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while len(self.spool):
+                if self._wake is not None:
+                    self._wake.set()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"{len(self.spool)} events still spooled")
+                await asyncio.sleep(0.01)
+            return
         if self._producer is not None:
-            await self._producer.flush()
+            await asyncio.wait_for(self._producer.flush(), timeout)
+
+    async def _drain_spool(self) -> None:
+        """Send spooled events in order, a batch at a time; delete a batch once the broker acknowledged it."""
+        assert self.spool is not None and self._wake is not None
+        backoff = 0.1
+        while True:
+            self._wake.clear()  # before peeking: an append after the peek sets it again
+            batch = self.spool.peek(500)
+            if not batch:
+                await self._wake.wait()
+                continue
+            try:
+                if self._producer is None:
+                    producer = self._new_producer()
+                    await producer.start()
+                    self._producer = producer
+                timeout = self._request_timeout_ms / 1000
+                futures = [
+                    await asyncio.wait_for(self._producer.send(e.topic, e.value, key=e.key), timeout) for e in batch
+                ]
+                await asyncio.wait_for(asyncio.gather(*futures), timeout)
+                self.spool.ack(batch[-1].seq)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # broker unreachable: keep everything, reconnect, retry the same batch
+                self.spool_retries += 1
+                log.warning("broker unreachable; events stay spooled", agent_id=self.agent_id, error=str(e)[:200])
+                if self._producer is not None:
+                    old, self._producer = self._producer, None
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(old.stop(), 2.0)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
 
     @contextlib.contextmanager
     def task(self, task_id: str) -> Iterator[str]:
@@ -286,7 +389,7 @@ class SoarAgent:
             raise AgentQuarantined(f"agent {self.agent_id!r} is quarantined")
 
     async def _emit(self, kind: str, payload: dict[str, Any], *, event_id: str | None = None) -> str:
-        if self._producer is None:
+        if not self._running:
             raise SdkError("SoarAgent is not started")
         eid = event_id or str(uuid.uuid4())
         obj: dict[str, Any] = {
@@ -298,11 +401,39 @@ class SoarAgent:
             "kind": kind,
             "payload": payload,
         }
+        return await self._send(obj)
+
+    async def emit_event(self, event: dict[str, Any]) -> str:
+        """Sign and send a pre-built event (e.g. mapped from an OpenTelemetry span); ``agent_id`` is forced to ours.
+
+        Missing envelope fields get defaults (fresh ``event_id``, now, current task, this session). Refused while
+        quarantined, except ``lifecycle``.
+        """
+        if not self._running:
+            raise SdkError("SoarAgent is not started")
+        if event.get("kind") != "lifecycle":
+            self._check_active()
+        obj = {k: v for k, v in event.items() if k not in ("kid", "sig") and v is not None}
+        obj["agent_id"] = self.agent_id
+        obj.setdefault("event_id", str(uuid.uuid4()))
+        obj.setdefault("ts", _now_iso())
+        obj.setdefault("task_id", self.current_task_id)
+        obj.setdefault("session_id", self.session_id)
+        return await self._send(obj)
+
+    async def _send(self, obj: dict[str, Any]) -> str:
+        kind = str(obj["kind"])
         signed = sign_object(obj, self.private_key, self.kid)
         EVENT_ADAPTER.validate_python(signed)  # the agent's own safety net; raises pydantic.ValidationError
-        await self._producer.send(self.topics.telemetry, orjson.dumps(signed), key=self._key)
+        if self.spool is not None:
+            self.spool.append(self.topics.telemetry, self._key, orjson.dumps(signed))  # raises SpoolFull
+            assert self._wake is not None
+            self._wake.set()
+        else:
+            assert self._producer is not None
+            await self._producer.send(self.topics.telemetry, orjson.dumps(signed), key=self._key)
         self.sent[kind] += 1
-        return eid
+        return str(obj["event_id"])
 
     async def input(self, source: Source, content: str, origin: str = "") -> str:
         """Content entered the agent's context (``kind=input``); returns the event id."""
@@ -463,7 +594,10 @@ class SoarAgent:
             if self.memory is None:
                 log.warning("restore_memory without a memory store", agent_id=self.agent_id)
             elif store and isinstance(entries, dict):
-                apply_entries(self.memory, store, {str(k): None if v is None else str(v) for k, v in entries.items()})
+                restored = {str(k): None if v is None else str(v) for k, v in entries.items()}
+                apply_entries(self.memory, store, restored)
+                if self.confirm_restores and self._running:
+                    await self._confirm_restore(cmd, store, list(restored))
         applied = AppliedCommand(cmd, received, time.time())
         self.applied_commands.append(applied)
         log.info("control command applied", agent_id=self.agent_id, command=cmd.command, reason=cmd.reason)
@@ -479,6 +613,20 @@ class SoarAgent:
             except Exception as e:
                 log.warning("on_command hook failed", agent_id=self.agent_id, error=str(e))
         return applied
+
+    async def _confirm_restore(self, cmd: ControlCommand, store: str, keys: list[str]) -> None:
+        """Report the hashes memory now holds: one ``memory_read`` per key, ``task_id="restore:<command_id>"``.
+
+        Sent even while quarantined (a restore usually comes with a quarantine), like ``lifecycle``.
+        """
+        assert self.memory is not None
+        with self.task(confirmation_task_id(cmd.command_id)):
+            for key in keys:
+                digest = self.memory.value_hash(store, key) or ""
+                try:
+                    await self._emit("memory_read", {"store": store, "key": key, "value_hash": digest})
+                except Exception as e:
+                    log.warning("restore confirmation not sent", agent_id=self.agent_id, key=key, error=str(e))
 
     async def wait_for_command(
         self,
@@ -505,8 +653,8 @@ class SoarAgent:
     # ---- credentials -----------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
-        if self.api_url is None:
+    async def _client(self, *, need_api: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+        if need_api and self.api_url is None:
             raise SdkError("SoarAgent has no api_url")
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=10.0)
@@ -530,6 +678,38 @@ class SoarAgent:
     async def request_token(self, scopes: Sequence[ScopeLike], task_id: str | None = None) -> str:
         """Ask soar for a short-lived, task-scoped token and return it (see :meth:`request_grant`)."""
         return (await self.request_grant(scopes, task_id)).token
+
+    async def call_tool(
+        self,
+        server_url: str,
+        tool: str,
+        resource: str,
+        action: str,
+        args: dict[str, Any] | None = None,
+        *,
+        credential_id: str | None = None,
+    ) -> Any:
+        """Call ``tool`` on a soar-enforced tool server with a held token; emits ``tool_call`` and ``tool_result``.
+
+        Uses the token of ``credential_id`` (default: the newest held). Raises ``soar.enforce.ToolDenied`` when
+        the enforcement point refuses (the ``tool_result`` then records the error), :class:`SdkError` without a token.
+        """
+        from soar.enforce.client import ToolDenied, call_tool
+
+        cid = credential_id or next(reversed(self.tokens), None)
+        if cid is None or cid not in self.tokens:
+            raise SdkError(f"no token held for {tool!r} (request one with request_grant)")
+        call_id = await self.tool_call(
+            tool, {"resource": resource, "action": action, **(args or {})}, credential_id=cid
+        )
+        async with self._client(need_api=False) as http:
+            try:
+                response = await call_tool(http, server_url, self.tokens[cid], tool, resource, action, args)
+            except ToolDenied as e:
+                await self.tool_result(tool, call_id, f"denied: {e.reason}", "error")
+                raise
+        await self.tool_result(tool, call_id, str(response.result)[:4096])
+        return response.result
 
     async def authorize(self, token: str, tool: str, resource: str, action: str) -> AuthorizeDecision:
         """Ask soar whether ``token`` may do ``action`` on ``resource`` with ``tool`` (for enforcement points)."""

@@ -96,9 +96,9 @@ class SoarAgentSync:
     ) -> None:
         self.stop()
 
-    def flush(self) -> None:
-        """Wait until every event produced so far is acknowledged."""
-        self._run(self.agent.flush())
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every event produced so far is acknowledged (spooled ones included)."""
+        self._run(self.agent.flush(timeout), timeout=None if timeout is None else timeout + 5.0)
 
     @contextlib.contextmanager
     def task(self, task_id: str) -> Iterator[str]:
@@ -212,6 +212,16 @@ class SoarAgentSync:
     def request_token(self, scopes: Sequence[ScopeLike], task_id: str | None = None) -> str:
         """See :meth:`SoarAgent.request_token`."""
         return self._run(self.agent.request_token(scopes, task_id))
+
+    def call_tool(
+        self, server_url: str, tool: str, resource: str, action: str, args: dict[str, Any] | None = None
+    ) -> Any:
+        """See :meth:`SoarAgent.call_tool`."""
+        return self._run(self.agent.call_tool(server_url, tool, resource, action, args))
+
+    def emit_event(self, event: dict[str, Any]) -> str:
+        """See :meth:`SoarAgent.emit_event`."""
+        return self._run(self.agent.emit_event(event))
 
     def authorize(self, token: str, tool: str, resource: str, action: str) -> AuthorizeDecision:
         """See :meth:`SoarAgent.authorize`."""

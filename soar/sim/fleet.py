@@ -29,6 +29,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from soar.sdk.client import AgentQuarantined, AppliedCommand, SoarAgent
+from soar.sdk.enroll import enroll
 from soar.sdk.memory import SQLiteMemoryStore
 from soar.sim import corpus
 from soar.sim.attacks import ATTACK_FUNCS, VICTIMS, AttackContext
@@ -39,6 +40,7 @@ from soar.topics import TopicMap
 log = structlog.get_logger(__name__)
 
 Register = Callable[[str, str, list[str]], Awaitable[None]]
+EnrollmentToken = Callable[[str, list[str]], Awaitable[str]]
 
 
 @dataclass
@@ -66,6 +68,9 @@ class FleetConfig:
     on_event: Callable[[str], None] | None = None  # live log lines (registration, attacks, commands)
     echo_benign: bool = False  # also send benign episodes to on_event
     register: Register | None = None
+    # With api_url: get a one-time token per agent (operator side), then the agent enrolls its own key with it.
+    enrollment_token: EnrollmentToken | None = None
+    tool_server_url: str | None = None  # enforcement point the injected agent's exfiltration goes through
 
 
 def agent_key(seed: int, agent_id: str) -> Ed25519PrivateKey:
@@ -170,7 +175,12 @@ class Fleet:
             return AttackReport(attack=name, victim=VICTIMS[name], notes=[f"attack failed: {type(e).__name__}: {e}"])
 
     async def _setup(self) -> None:
-        if self.cfg.register is not None:
+        if self.cfg.enrollment_token is not None and self.cfg.api_url:
+            for aid, actor in self.actors.items():
+                token = await self.cfg.enrollment_token(aid, list(actor.spec.tools))
+                done = await enroll(self.cfg.api_url, token, aid, private_key=actor.agent.private_key)
+                self.say(f"enrolled {aid} kid={done.kid} tools={list(actor.spec.tools)}")
+        elif self.cfg.register is not None:
             for aid, actor in self.actors.items():
                 await self.cfg.register(aid, actor.agent.public_key_b64, list(actor.spec.tools))
                 self.say(f"registered {aid} tools={list(actor.spec.tools)}")
@@ -196,7 +206,14 @@ class Fleet:
         stop = asyncio.Event()
         background = [asyncio.create_task(self._benign(a, stop)) for a in self.actors.values()]
         background += [asyncio.create_task(self._heartbeats(a, stop)) for a in self.actors.values()]
-        ctx = AttackContext(self.actors, self.say, self.cfg.exfil_delay_s, self.cfg.contain_timeout_s, self.cfg.api_url)
+        ctx = AttackContext(
+            self.actors,
+            self.say,
+            self.cfg.exfil_delay_s,
+            self.cfg.contain_timeout_s,
+            self.cfg.api_url,
+            self.cfg.tool_server_url,
+        )
         attack_tasks = [
             asyncio.create_task(self._attack(name, self.cfg.attack_start_s + i * self.cfg.attack_gap_s, ctx))
             for i, name in enumerate(self.cfg.attacks)

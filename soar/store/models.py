@@ -40,6 +40,30 @@ class AgentKeyRecord(Base):
     status: Mapped[str] = mapped_column(String(32), default="active", doc="active | revoked")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, doc="rotation overlap: the key stops verifying at this time (null: never)"
+    )
+
+
+class EnrollmentRecord(Base):
+    """A one-time, expiring enrollment token (only its sha256 is stored) for one agent id."""
+
+    __tablename__ = "identity_enrollment"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enrollment_id: Mapped[str] = mapped_column(String(32), unique=True)
+    agent_id: Mapped[str] = mapped_column(String(256), index=True)
+    owner: Mapped[str] = mapped_column(String(256), default="")
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tools: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True, doc="null: keep the agent's tools")
+    rotate_overlap_s: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="re-key: the agent's other keys expire this long after the new key enrolls"
+    )
+    created_by: Mapped[str] = mapped_column(String(256), default="system")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    used_kid: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class CredentialRecord(Base):
@@ -94,6 +118,8 @@ class IncidentRecord(Base):
     contained_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     owner: Mapped[str] = mapped_column(String(256), default="")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[str] = mapped_column(String(256), default="", server_default="")
 
 
 class IncidentEventRecord(Base):
@@ -123,7 +149,7 @@ class PlaybookRunRecord(Base):
     incident_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     throttle_key: Mapped[str] = mapped_column(String(512), default="")
     mode: Mapped[str] = mapped_column(String(16), default="auto")
-    status: Mapped[str] = mapped_column(String(16), default="running", doc="running|completed|failed|waiting")
+    status: Mapped[str] = mapped_column(String(16), default="running", doc="running|completed|failed|waiting|denied")
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -139,12 +165,23 @@ class StepRunRecord(Base):
     step_id: Mapped[str] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer, default=0)
     action: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="pending", doc="pending|running|succeeded|failed|skipped")
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", doc="pending|running|succeeded|failed|skipped|waiting|approved|denied"
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    params: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True, doc="rendered parameters (what an approver is asked to allow)"
+    )
+    approval_deadline: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, index=True, doc="a waiting step times out at this time (durable timer)"
+    )
+    decision: Mapped[str] = mapped_column(String(16), default="", server_default="", doc="approved | denied")
+    decided_by: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class MemoryVersionRecord(Base):

@@ -49,9 +49,36 @@ class QuarantineAgentAction(Action):
         reason: str = ""
 
     async def run(self, ctx: ActionContext, params: ActionParams) -> dict[str, Any]:
-        """Quarantine (idempotent: a second run changes nothing and re-sends the same command id)."""
+        """Quarantine; an agent already quarantined gets no second command (the step records ``already``).
+
+        Idempotent on the step key as well: a resumed step whose transaction was lost sees the agent active
+        again (the status change rolled back with it) and re-sends the same command id, which the agent drops.
+        """
         assert isinstance(params, self.Params)
         reason = params.reason or ctx.finding.summary
+        agent = await ctx.session.get(AgentRecord, ctx.agent_id, with_for_update=True)
+        if agent is not None and agent.status == "quarantined":
+            await audit(
+                ctx.session,
+                ctx.actor,
+                "agent.quarantine_skipped",
+                f"agent:{ctx.agent_id}",
+                {"why": "already quarantined", "since": agent.updated_at, "run_id": ctx.run_id},
+            )
+            return {
+                "agent_id": ctx.agent_id,
+                "status": "quarantined",
+                "previous": "quarantined",
+                "already": True,
+                "quarantined_for": agent.status_reason,
+                "command_id": None,
+            }
         before, after = await set_agent_status(ctx, "quarantined", reason)
         cmd = await send_command(ctx, "quarantine", {}, reason)
-        return {"agent_id": ctx.agent_id, "status": after, "previous": before, "command_id": str(cmd.command_id)}
+        return {
+            "agent_id": ctx.agent_id,
+            "status": after,
+            "previous": before,
+            "already": False,
+            "command_id": str(cmd.command_id),
+        }

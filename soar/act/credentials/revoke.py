@@ -18,7 +18,10 @@ class RevokeCredentialsAction(Action):
 
     name = "credentials:revoke"
     category = "credentials"
-    description = "Revoke the agent's live credentials (all, or the ids given) and send a revoke command."
+    description = (
+        "Revoke the agent's live credentials (all, or the ids given) and send a revoke command naming them; "
+        "when nothing is left to revoke, send nothing."
+    )
     example = "- {id: revoke, action: credentials:revoke, with: {reason: '{{ finding.summary }}'}}"
 
     class Params(ActionParams):
@@ -53,7 +56,15 @@ class RevokeCredentialsAction(Action):
                 f"agent:{ctx.agent_id}",
                 {"credential_ids": ids, "reason": reason, "run_id": ctx.run_id, "incident_id": ctx.incident_id},
             )
-        # An empty list in the command means "drop every token": right when no specific ids were asked for.
-        wanted = ids if params.credential_ids is None else sorted(params.credential_ids)
-        cmd = await send_command(ctx, "revoke", {"credential_ids": wanted}, reason)
-        return {"agent_id": ctx.agent_id, "revoked": ids, "command_id": str(cmd.command_id)}
+        if not ids:
+            # Nothing live is left (an earlier step or playbook revoked it, or it expired): no command to send.
+            await audit(
+                ctx.session,
+                ctx.actor,
+                "credentials.revoke_skipped",
+                f"agent:{ctx.agent_id}",
+                {"why": "nothing left to revoke", "run_id": ctx.run_id},
+            )
+            return {"agent_id": ctx.agent_id, "revoked": [], "already": True, "command_id": None}
+        cmd = await send_command(ctx, "revoke", {"credential_ids": ids}, reason)
+        return {"agent_id": ctx.agent_id, "revoked": ids, "already": False, "command_id": str(cmd.command_id)}

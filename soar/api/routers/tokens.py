@@ -39,11 +39,12 @@ async def create_token(
 
 
 @router.post("/authorize", response_model=Decision)
-async def authorize_call(
-    body: AuthorizeIn, state: ApiState = Depends(api_state), session: AsyncSession = Depends(db_session)
-) -> Decision:
-    """Allow or deny one tool call; always 200 (the decision is in the body)."""
-    return await authorize(session, body.token, body.tool, body.resource, body.action, key=state.signing_key)
+async def authorize_call(body: AuthorizeIn, state: ApiState = Depends(api_state)) -> Decision:
+    """Allow or deny one tool call; always 200 (the decision is in the body). Revocation is never cached."""
+    if state.authorizer is not None:
+        return await state.authorizer.authorize(body.token, body.tool, body.resource, body.action)
+    async with state.sessionmaker() as session:
+        return await authorize(session, body.token, body.tool, body.resource, body.action, key=state.signing_key)
 
 
 @router.get("/.well-known/jwks.json", response_model=JWKSet)

@@ -1,0 +1,1 @@
+"""Raw control commands."""

@@ -1,0 +1,429 @@
+"""Executing a run: steps in order, each persisted before and after, with ``if``, retries, timeouts and approvals.
+
+Each step has an idempotency key (``<run_id>:<step_id>``) and a row in ``act_step_run``. Its state is
+committed as ``running`` before the action (counting the attempt) and as ``succeeded`` with the action's own
+changes in one transaction after it; a crash in between rolls the action's database changes back and the
+resumed run runs the step again (actions are idempotent on the key: the same command ids, the same
+delivery key). A step that needs approval is committed ``waiting`` with its rendered parameters and a
+durable deadline; the run stops there until ``soar.decide.approvals`` records a decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from soar.act import ACTIONS, Action
+from soar.act.base import ActionContext
+from soar.decide.approvals import approval_request, deadline_after
+from soar.decide.expressions import ExpressionError, condition, finding_context, render
+from soar.decide.matcher import needs_approval
+from soar.decide.records import agent_dict, finding_from_record, incident_dict, timeline
+from soar.decide.spec import ApprovalSpec, PlaybookSpec, StepSpec
+from soar.errors import ActionTimeout
+from soar.notify import Notifiers
+from soar.store.audit import audit
+from soar.store.models import AgentRecord, FindingRecord, IncidentRecord, PlaybookRunRecord, StepRunRecord
+from soar.telemetry.control import ControlCommand
+from soar.telemetry.events import utcnow
+from soar.telemetry.findings import Finding
+
+log = structlog.get_logger(__name__)
+
+#: ``hook(run_id, step_id, phase)``, phase ``started`` (attempt committed, action not run) or ``committed``
+StepHook = Callable[[str, str, str], Awaitable[None] | None]
+MAX_BACKOFF_S = 60.0
+#: positions of on_failure steps start here so they sort after the main steps
+ON_FAILURE_POSITION = 1000
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one run did: ``status`` is completed | failed | denied | waiting | throttled (joined an open run)."""
+
+    playbook: str
+    playbook_id: str
+    finding_id: str
+    run_id: str
+    incident_id: str | None
+    status: str
+    actions: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    contained_at: datetime | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class _Run:
+    """One run's working state while it executes."""
+
+    rec: PlaybookRunRecord
+    pb: PlaybookSpec
+    finding: Finding
+    agent: dict[str, Any] | None
+    incident: dict[str, Any] | None
+    dry: bool
+    done: dict[str, StepRunRecord]
+    taken: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def context(self) -> dict[str, Any]:
+        return finding_context(
+            self.finding,
+            self.agent,
+            incident=self.incident,
+            steps=self.outputs,
+            run={"run_id": self.rec.run_id, "playbook_id": self.rec.playbook_id, "mode": self.rec.mode},
+        )
+
+    def record(self, step: StepSpec, status: str, output: dict[str, Any] | None = None, error: str = "") -> None:
+        entry: dict[str, Any] = {"step": step.id, "action": step.action, "status": status, "output": output or {}}
+        if error:
+            entry["error"] = error
+        self.taken.append(entry)
+        self.outputs[step.id] = {**(output or {}), "status": status}
+
+
+class Executor:
+    """Runs the steps of stored runs; shared by the responder's decide path, ``resume`` and the timer."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        playbooks: Mapping[str, PlaybookSpec],
+        publish: Callable[[ControlCommand], Awaitable[None]],
+        notifiers: Notifiers,
+        *,
+        dry_run: bool = False,
+        hook: StepHook | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.playbooks = playbooks
+        self.publish = publish
+        self.notifiers = notifiers
+        self.dry_run = dry_run
+        self.hook = hook
+        self.sleep = sleep
+
+    async def execute(self, run_id: str) -> RunOutcome:
+        """Execute (or continue) one run: steps in order; ``on_failure`` steps when it fails."""
+        async with self.sessionmaker() as session:
+            rec = await session.get(PlaybookRunRecord, run_id)
+            if rec is None:
+                raise KeyError(f"no run {run_id}")
+            frec = await session.get(FindingRecord, rec.finding_id)
+            agent = agent_dict(await session.get(AgentRecord, rec.agent_id))
+            inc = await session.get(IncidentRecord, rec.incident_id) if rec.incident_id else None
+            q = select(StepRunRecord).where(StepRunRecord.run_id == run_id)
+            done = {s.step_id: s for s in (await session.execute(q)).scalars()}
+        pb = self.playbooks.get(rec.playbook_id)
+        if pb is None or frec is None:
+            return await self._finish(rec, None, "failed", [], error="playbook no longer loaded or finding missing")
+        run = _Run(
+            rec, pb, finding_from_record(frec), agent, incident_dict(inc), bool(rec.context.get("dry_run")), done
+        )
+        status = "completed"
+        for position, step in enumerate(pb.steps):
+            result = await self._step(run, step, position)
+            if result == "waiting":
+                status = "waiting"
+                break
+            if result in ("failed", "denied") and not step.continue_on_error:
+                status = result
+                break
+        if status == "failed":
+            for i, step in enumerate(pb.on_failure):
+                await self._step(run, step, ON_FAILURE_POSITION + i)
+        return await self._finish(rec, pb, status, run.taken, dry=run.dry)
+
+    # ------------------------------------------------------------------ steps
+
+    async def _step(self, run: _Run, step: StepSpec, position: int) -> str:
+        """Run one step; returns succeeded | skipped | failed | denied | waiting."""
+        action = ACTIONS.get(step.action)()
+        key = f"{run.rec.run_id}:{step.id}"
+        prior = run.done.get(step.id)
+        if prior is not None and prior.status in ("succeeded", "skipped", "failed", "denied"):
+            run.record(step, prior.status, prior.output, prior.error)
+            return prior.status
+        ctx = run.context()
+        if step.if_ is not None:
+            try:
+                go = condition(step.if_, ctx)
+            except ExpressionError as e:
+                await self._final(run, step, action, key, position, "failed", {}, f"if: {e}")
+                return "failed"
+            if not go:
+                await self._final(run, step, action, key, position, "skipped", {"skipped": f"if {step.if_}"})
+                return "skipped"
+        if needs_approval(run.pb, step, action.containment) and not run.dry:
+            decision = prior.decision if prior is not None else ""
+            if decision == "denied":
+                run.record(step, "denied", prior.output if prior else {})
+                return "denied"
+            if decision != "approved":
+                if prior is None or prior.status != "waiting":
+                    await self._wait(run, step, action, key, position, ctx)
+                run.record(step, "waiting")
+                return "waiting"
+        return await self._attempts(run, step, action, key, position, prior)
+
+    async def _attempts(
+        self, run: _Run, step: StepSpec, action: Action, key: str, position: int, prior: StepRunRecord | None
+    ) -> str:
+        attempts = prior.attempts if prior is not None else 0
+        first = attempts + 1
+        last_error = ""
+        for attempt in range(first, first + step.retries + 1):
+            if attempt > first:
+                await self.sleep(min(step.backoff_s * 2 ** (attempt - first - 1), MAX_BACKOFF_S))
+            await self._mark_running(run, step, key, position)
+            await self._call_hook(run.rec.run_id, step.id, "started")
+            try:
+                output = await self._attempt(run, step, action, key)
+            except Exception as e:  # the action's changes rolled back; record the failure on its own
+                last_error = f"{type(e).__name__}: {e}"[:2000]
+                log.warning("step failed", run_id=run.rec.run_id, step=step.id, attempt=attempt, error=last_error)
+                if attempt < first + step.retries:
+                    await self._retrying(run, step, key, attempt, last_error)
+                    continue
+                await self._final(run, step, action, key, position, "failed", {}, last_error)
+                return "failed"
+            run.record(step, "succeeded", output)
+            await self._call_hook(run.rec.run_id, step.id, "committed")
+            return "succeeded"
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, run: _Run, step: StepSpec, action: Action, key: str) -> dict[str, Any]:
+        async with self.sessionmaker() as session, session.begin():
+            ctx = ActionContext(
+                session=session,
+                finding=run.finding,
+                agent_id=run.finding.agent_id,
+                incident_id=run.rec.incident_id,
+                run_id=run.rec.run_id,
+                playbook_id=str(run.pb.id),
+                step_id=step.id,
+                idempotency_key=key,
+                publish=self.publish,
+                notifiers=self.notifiers,
+                dry_run=run.dry,
+                agent=run.agent,
+                actions_taken=list(run.taken),
+            )
+            try:
+                params = render(step.with_, run.context())
+            except ExpressionError:
+                if not run.dry:
+                    raise
+                params = dict(step.with_)  # a dry run has no real outputs of earlier steps to fill in
+            try:
+                output = await asyncio.wait_for(action.execute(ctx, params), step.timeout_s)
+            except TimeoutError as e:
+                raise ActionTimeout(f"{step.action} did not finish within {step.timeout_s}s") from e
+            rec = await session.get(StepRunRecord, key)
+            assert rec is not None
+            rec.status, rec.output, rec.error, rec.finished_at = "succeeded", output, "", utcnow()
+            rec.params = params
+            kind = "notification" if action.category == "notify" else "step"
+            verb = "would run" if run.dry else ("did nothing: already done" if output.get("already") else "succeeded")
+            summary = f"{step.id} ({action.name}) {verb}"
+            await timeline(session, run.rec.incident_id, kind, summary, {"run_id": run.rec.run_id, **output})
+            await session.flush()
+            await audit(
+                session,
+                f"playbook:{run.pb.id}",
+                "step.succeeded",
+                f"step:{key}",
+                {"action": action.name, "output": output},
+            )
+        return output
+
+    async def _row(self, session: AsyncSession, run: _Run, step: StepSpec, key: str, position: int) -> StepRunRecord:
+        rec = await session.get(StepRunRecord, key)
+        if rec is None:
+            rec = StepRunRecord(
+                idempotency_key=key,
+                run_id=run.rec.run_id,
+                step_id=step.id,
+                position=position,
+                action=step.action,
+                attempts=0,
+            )
+            session.add(rec)
+        return rec
+
+    async def _mark_running(self, run: _Run, step: StepSpec, key: str, position: int) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            rec = await self._row(session, run, step, key, position)
+            rec.status = "running"
+            rec.attempts = (rec.attempts or 0) + 1
+            rec.started_at = utcnow()
+            await session.flush()
+            await audit(
+                session,
+                f"playbook:{run.pb.id}",
+                "step.running",
+                f"step:{key}",
+                {"action": step.action, "attempt": rec.attempts},
+            )
+
+    async def _retrying(self, run: _Run, step: StepSpec, key: str, attempt: int, error: str) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            rec = await session.get(StepRunRecord, key)
+            assert rec is not None
+            rec.error = error
+            await timeline(
+                session,
+                run.rec.incident_id,
+                "step",
+                f"{step.id} ({step.action}) attempt {attempt} failed, retrying: {error}",
+                {"run_id": run.rec.run_id},
+            )
+            await session.flush()
+            await audit(
+                session,
+                f"playbook:{run.pb.id}",
+                "step.retrying",
+                f"step:{key}",
+                {"action": step.action, "attempt": attempt, "error": error},
+            )
+
+    async def _final(
+        self,
+        run: _Run,
+        step: StepSpec,
+        action: Action,
+        key: str,
+        position: int,
+        status: str,
+        output: dict[str, Any],
+        error: str = "",
+    ) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            rec = await self._row(session, run, step, key, position)
+            rec.status, rec.output, rec.error, rec.finished_at = status, output, error, utcnow()
+            text = f"{step.id} ({action.name}) {status}" + (f": {error}" if error else "")
+            await timeline(session, run.rec.incident_id, "step", text, {"run_id": run.rec.run_id})
+            await session.flush()
+            data: dict[str, Any] = {"action": action.name}
+            if error:
+                data["error"] = error
+            await audit(session, f"playbook:{run.pb.id}", f"step.{status}", f"step:{key}", data)
+        run.record(step, status, output, error)
+
+    async def _wait(
+        self, run: _Run, step: StepSpec, action: Action, key: str, position: int, ctx: dict[str, Any]
+    ) -> None:
+        spec = step.approval or ApprovalSpec()
+        try:
+            params: dict[str, Any] = render(step.with_, ctx)
+        except ExpressionError:
+            params = dict(step.with_)
+        async with self.sessionmaker() as session, session.begin():
+            rec = await self._row(session, run, step, key, position)
+            rec.status = "waiting"
+            rec.params = params
+            rec.output = approval_request(params, spec.roles, spec.timeout_s, spec.on_timeout)
+            rec.approval_deadline = deadline_after(spec.timeout_s)
+            run_rec = await session.get(PlaybookRunRecord, run.rec.run_id)
+            assert run_rec is not None
+            run_rec.status = "waiting"
+            await timeline(
+                session,
+                run.rec.incident_id,
+                "approval",
+                f"{step.id} ({action.name}) waits for approval"
+                + (f" by {', '.join(spec.roles)}" if spec.roles else "")
+                + f" until {rec.approval_deadline.isoformat()} (then {spec.on_timeout})",
+                {"run_id": run.rec.run_id, "step_id": step.id, "params": params},
+            )
+            await session.flush()
+            await audit(
+                session,
+                f"playbook:{run.pb.id}",
+                "step.waiting",
+                f"step:{key}",
+                {"action": action.name, "params": params, "deadline": rec.approval_deadline.isoformat()},
+            )
+
+    async def _call_hook(self, run_id: str, step_id: str, phase: str) -> None:
+        if self.hook is not None:
+            res = self.hook(run_id, step_id, phase)
+            if res is not None:
+                await res
+
+    # -------------------------------------------------------------------- end
+
+    async def _finish(
+        self,
+        run: PlaybookRunRecord,
+        pb: PlaybookSpec | None,
+        status: str,
+        taken: list[dict[str, Any]],
+        *,
+        dry: bool = False,
+        error: str = "",
+    ) -> RunOutcome:
+        contained_at: datetime | None = None
+        async with self.sessionmaker() as session, session.begin():
+            rec = await session.get(PlaybookRunRecord, run.run_id)
+            assert rec is not None
+            rec.status = status
+            if status != "waiting":
+                rec.finished_at = utcnow()
+            if error:
+                rec.context = {**rec.context, "error": error}
+            incident = await session.get(IncidentRecord, run.incident_id) if run.incident_id else None
+            if incident is not None and pb is not None and not dry and _contained(pb.steps, taken):
+                if incident.status == "open":
+                    incident.status = "contained"
+                    incident.contained_at = utcnow()
+                    await timeline(session, incident.incident_id, "status", "contained", {"run_id": run.run_id})
+                    await session.flush()
+                    await audit(
+                        session,
+                        f"playbook:{run.playbook_id}",
+                        "incident.contained",
+                        f"incident:{incident.incident_id}",
+                        {"run_id": run.run_id},
+                    )
+                contained_at = incident.contained_at
+            await timeline(
+                session, run.incident_id, "status", f"playbook '{run.playbook_name}' {status}", {"run_id": run.run_id}
+            )
+            await session.flush()
+            await audit(
+                session,
+                f"playbook:{run.playbook_id}",
+                f"run.{status}",
+                f"run:{run.run_id}",
+                {"error": error} if error else {},
+            )
+        return RunOutcome(
+            playbook=run.playbook_name,
+            playbook_id=run.playbook_id,
+            finding_id=run.finding_id,
+            run_id=run.run_id,
+            incident_id=run.incident_id,
+            status=status,
+            actions=[t["action"] for t in taken if t["status"] == "succeeded"],
+            steps=taken,
+            contained_at=contained_at,
+            dry_run=dry,
+        )
+
+
+def _contained(steps: Sequence[StepSpec], taken: list[dict[str, Any]]) -> bool:
+    """Every containment step that was not skipped by its ``if`` succeeded, and at least one did."""
+    status = {t["step"]: t["status"] for t in taken}
+    wanted = [s.id for s in steps if ACTIONS.get(s.action).containment and status.get(s.id) != "skipped"]
+    return bool(wanted) and all(status.get(s) == "succeeded" for s in wanted)
