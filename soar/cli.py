@@ -10,16 +10,27 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from soar.decide.cli import actions_cli, approve, deny, incidents_cli, playbooks_cli, runs_cli
+from soar.eval.cli import detectors_cli, eval_cli
+from soar.identity.cli import agents_cli
+
 cli = typer.Typer(help="soar: verify, detect and contain autonomous AI agents.", no_args_is_help=True)
 schema_cli = typer.Typer(help="Print JSON Schemas.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 content_cli = typer.Typer(help="Analyst content: playbooks and detection rules.", no_args_is_help=True)
-actions_cli = typer.Typer(help="Response actions.", no_args_is_help=True)
 bench_cli = typer.Typer(help="Benchmarks (figures for docs/performance.md).", no_args_is_help=True)
 cli.add_typer(schema_cli, name="schema")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(content_cli, name="content")
 cli.add_typer(actions_cli, name="actions")
+cli.add_typer(playbooks_cli, name="playbooks")
+cli.add_typer(runs_cli, name="runs")
+cli.add_typer(incidents_cli, name="incidents")
+cli.add_typer(eval_cli)  # the `eval` command itself: soar eval DETECTOR --data FILE
+cli.add_typer(detectors_cli, name="detectors")
+cli.add_typer(agents_cli, name="agents")
+cli.command("approve")(approve)
+cli.command("deny")(deny)
 cli.add_typer(bench_cli, name="bench")
 console = Console()
 
@@ -167,20 +178,6 @@ def content_check(
     console.print(f"[green]ok[/green]: {counts.get('playbooks', 0)} playbooks, {counts.get('rules', 0)} rules")
 
 
-@actions_cli.command("list")
-def actions_list() -> None:
-    """The catalogue of response actions."""
-    from rich.table import Table
-
-    from soar.act import ACTIONS
-
-    table = Table("action", "description", "parameters")
-    for name, action in ACTIONS.items():
-        params = ", ".join(action.Params.model_fields) if getattr(action, "Params", None) else ""
-        table.add_row(name, getattr(action, "description", ""), params)
-    console.print(table)
-
-
 @bench_cli.command("pipeline")
 def bench_pipeline(
     events: int = typer.Option(20000, help="events to push through the worker for the throughput figure"),
@@ -197,3 +194,16 @@ def bench_pipeline(
     )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
+
+
+@bench_cli.command("authorize")
+def bench_authorize_cmd(
+    http: bool = typer.Option(False, "--http", help="over HTTP against a separate `soar api` process"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    rate: float = typer.Option(0.0, help="calls/s (default 1000 in process, 200 over HTTP)"),
+    seconds: float = typer.Option(5.0, help="measured seconds"),
+) -> None:
+    """Authorize p50/p99 latency and requests/s at a steady load, with revocation checks on."""
+    from soar.identity.bench import bench_authorize
+
+    bench_authorize(http, as_json, rate=rate or None, seconds=seconds)

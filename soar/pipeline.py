@@ -17,6 +17,7 @@ from soar.config import Settings
 from soar.detect import run_detectors
 from soar.detect.base import DetectContext, Detector, StateStore
 from soar.errors import IngestError
+from soar.identity.replay import replay_findings
 from soar.ingest.decoders import DeadLetter, Ingested, RawRecord, agent_hint, decode
 from soar.telemetry.events import AgentEvent, MemoryWriteEvent
 from soar.telemetry.findings import Finding
@@ -81,6 +82,7 @@ class Pipeline:
                 out.dead_letters.append(DeadLetter.of(rec, e.reason, e.detail, agent_hint(rec)))
         t1 = time.perf_counter()
         self.times.add("ingest", t1 - t0)
+        passed: list[Ingested] = []
         for item in parsed:
             if self.check_identity:
                 s = self.settings
@@ -92,6 +94,15 @@ class Pipeline:
                     )
                 if not verdict.passed:
                     continue
+            passed.append(item)
+        if self.check_identity and passed:
+            # a reused event_id is a replay (the broker redelivering the same record is not)
+            replayed, rejected = replay_findings(passed, self.state, tier=self.settings.tier)
+            out.findings.extend(replayed)
+            for i in sorted(rejected):
+                out.dead_letters.append(DeadLetter.of(passed[i].record, "replayed", agent_id=passed[i].event.agent_id))
+            passed = [item for i, item in enumerate(passed) if i not in rejected]
+        for item in passed:
             out.events.append(item.event)
             if isinstance(item.event, MemoryWriteEvent):
                 out.memory_writes.append(item.event)

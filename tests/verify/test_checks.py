@@ -75,3 +75,11 @@ def test_verify_future_timestamp_is_clock_skew() -> None:
 def test_verify_finding_id_is_deterministic() -> None:
     raw = TestAgent("stranger").raw("input", PAYLOAD)
     assert _verify(raw).findings[0].finding_id == _verify(raw).findings[0].finding_id
+
+
+def test_verify_restore_confirmation_reads_are_not_activity() -> None:
+    d = _dir()
+    d.quarantined.add("agent-a")
+    raw = A.raw("memory_read", {"store": "long_term", "key": "k", "value_hash": "ab" * 32}, task_id="restore:c1")
+    v = _verify(raw, d)
+    assert v.passed and not v.findings
