@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from soar.telemetry.events import RESTORE_TASK_PREFIX
 from soar.telemetry.signing import value_hash
 
-TASK_PREFIX = "restore:"
+TASK_PREFIX = RESTORE_TASK_PREFIX
 
 
 def confirmation_task_id(command_id: uuid.UUID | str) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 Source = Literal["user", "tool", "retrieval", "web", "email", "file", "agent", "system"]
+#: task id prefix of the SDK's memory reads confirming a ``restore_memory`` command: ``restore:<command_id>``
+RESTORE_TASK_PREFIX = "restore:"
 #: sources whose content an attacker may control
 UNTRUSTED_SOURCES: frozenset[str] = frozenset({"tool", "retrieval", "web", "email", "file", "agent"})
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from soar.config import Tier
 from soar.detect.base import AgentProfile
 from soar.ingest.decoders import Ingested
-from soar.telemetry.events import utcnow
+from soar.telemetry.events import RESTORE_TASK_PREFIX, utcnow
 from soar.telemetry.findings import Finding, Severity
 from soar.telemetry.signing import b64u_decode, verify_bytes
 
@@ -94,7 +94,7 @@ def verify(item: Ingested, directory: KeyDirectory, *, tier: Tier, max_skew_s: f
             return Verdict(False, findings)
 
     # heartbeats, and the SDK's reads confirming a restore (task "restore:<command id>"), are expected
-    confirming = ev.kind == "memory_read" and ev.task_id.startswith("restore:")
+    confirming = ev.kind == "memory_read" and ev.task_id.startswith(RESTORE_TASK_PREFIX)
     if ev.agent_id in directory.quarantined and ev.kind != "lifecycle" and not confirming:
         finding(
             "activity_while_quarantined",

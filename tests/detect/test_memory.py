@@ -130,3 +130,22 @@ def test_memory_long_term_stores_option(config: DetectConfig, ctx: DetectContext
     assert f.evidence["long_term"] is True and f.severity is Severity.CRITICAL
     (g,) = d.detect([_write(ev, text, source="email", store="long_term", key="other")], ctx)
     assert g.evidence["long_term"] is False
+
+
+def test_memory_restore_confirmation_is_not_tampering(detector: MemoryPoisoningDetector) -> None:
+    from soar.detect.base import MemoryState, StaticDirectory
+    from soar.telemetry.events import new_event
+
+    ctx = DetectContext(state=MemoryState(), agents=StaticDirectory())
+    prov = {"source": "user"}
+    detector.detect(
+        [new_event("memory_write", "a", {"store": "s", "key": "k", "value": "good", "provenance": prov})], ctx
+    )
+    detector.detect(
+        [new_event("memory_write", "a", {"store": "s", "key": "k", "value": "bad", "provenance": prov})], ctx
+    )
+    read = {"store": "s", "key": "k", "value_hash": value_hash("good")}
+    assert detector.detect([new_event("memory_read", "a", read, task_id="restore:cmd-1")], ctx) == []
+    assert detector.detect([new_event("memory_read", "a", read)], ctx) == []  # the restored value is now expected
+    tampered = {"store": "s", "key": "k", "value_hash": value_hash("other")}
+    assert [f.rule for f in detector.detect([new_event("memory_read", "a", tampered)], ctx)] == ["memory_tampering"]
