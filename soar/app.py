@@ -70,32 +70,17 @@ def _make_app(s: Settings) -> SoarApp:
 settings = get_settings()
 app = _make_app(settings)
 
-telemetry_topic = app.topic(
-    settings.topic_telemetry,
-    key_type=bytes,
-    value_type=bytes,
-    value_serializer="raw",
-    key_serializer="raw",
-    partitions=settings.partitions,
-)
-findings_topic = app.topic(
-    settings.topic_findings,
-    key_type=bytes,
-    value_type=bytes,
-    value_serializer="raw",
-    key_serializer="raw",
-    partitions=settings.partitions,
-)
-control_topic = app.topic(
-    settings.topic_control,
-    key_type=bytes,
-    value_type=bytes,
-    value_serializer="raw",
-    key_serializer="raw",
-    partitions=settings.partitions,
-)
-deadletter_topic = app.topic(
-    settings.topic_deadletter, value_type=bytes, value_serializer="raw", key_serializer="raw", partitions=1
-)
+
+def _raw_topic(name: str, partitions: int) -> faust.TopicT:
+    """A topic of raw bytes (keys are agent ids): parsing happens in the pipeline, where bad input is dead-lettered."""
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw", partitions=partitions
+    )
+
+
+telemetry_topic = _raw_topic(settings.topic_telemetry, settings.partitions)
+findings_topic = _raw_topic(settings.topic_findings, settings.partitions)
+control_topic = _raw_topic(settings.topic_control, settings.partitions)
+deadletter_topic = _raw_topic(settings.topic_deadletter, 1)
 #: per-agent detector state, changelog-backed; keys start with the agent id (see soar.detect.base)
 agent_to_state = app.Table("agent_to_state", default=None, partitions=settings.partitions, use_partitioner=True)
