@@ -103,16 +103,23 @@ def dev(
     data_dir: Path = typer.Option(Path(".soar"), help="state directory (SQLite db, logs)"),
 ) -> None:
     """Everything on one machine for your own agents: embedded broker, worker, responder, API, SQLite."""
+    import secrets
+
     from soar.config import get_settings
     from soar.demo.services import Services
+    from soar.identity.keys import ensure_secret_file
 
     s = get_settings().model_copy(update={"data_dir": data_dir})
-    services = Services(s, log_dir=data_dir / "logs")
+    # the operator token: SOAR_ADMIN_TOKEN, else a 0600 file in the data dir (kept across restarts)
+    token_file = data_dir / "admin_token"
+    token = s.admin_token or ensure_secret_file(token_file, lambda: secrets.token_urlsafe(32).encode()).decode().strip()
+    services = Services(s, log_dir=data_dir / "logs", admin_token=token)
 
     async def _run() -> None:
         await services.start()
         console.print(f"[green]soar dev is up[/green]: broker {s.broker}, API {services.api_url}")
-        console.print(f"admin token: {data_dir / 'admin_token'} (also SOAR_ADMIN_TOKEN); logs in {data_dir / 'logs'}")
+        where = "SOAR_ADMIN_TOKEN" if s.admin_token else str(token_file)
+        console.print(f"operator token: {where}; logs in {data_dir / 'logs'}")
         console.print("Ctrl-C stops everything.")
         while all(p.poll() is None for p in services.procs.values()):
             await asyncio.sleep(0.5)
