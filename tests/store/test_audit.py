@@ -17,3 +17,16 @@ async def test_audit_chain_detects_tampering(sessionmaker) -> None:
     async with sessionmaker() as s:
         intact, n = await verify_chain(s)
         assert not intact and n == 1
+
+
+async def test_audit_chain_stays_linear_across_sessions_and_transactions(sessionmaker) -> None:
+    async with sessionmaker() as first:
+        async with first.begin():
+            await audit(first, "system", "test", "a")
+            await audit(first, "system", "test", "b")
+        async with sessionmaker() as other, other.begin():
+            await audit(other, "system", "test", "c")  # another writer appends between our transactions
+        async with first.begin():
+            await audit(first, "system", "test", "d")  # must chain on c, not on our cached b
+    async with sessionmaker() as s:
+        assert await verify_chain(s) == (True, 4)
