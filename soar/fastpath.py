@@ -119,7 +119,7 @@ class FastWorker:
         telemetry = self._consumer(self.topics.telemetry, f"{s.app_id}-telemetry")
         findings = self._consumer(self.topics.findings, f"{s.app_id}-findings")
         telemetry.subscribe([self.topics.telemetry], listener=_ReadyOnAssign(ready, "telemetry"))
-        findings.subscribe([self.topics.findings], listener=_ReadyOnAssign(s.data_dir / "responder.ready", "findings"))
+        findings.subscribe([self.topics.findings])
         await telemetry.start()
         await findings.start()
 

@@ -70,22 +70,32 @@ class Pipeline:
 
     def process(self, records: Sequence[RawRecord]) -> BatchResult:
         """Run one batch; never raises for bad input (it becomes dead letters and findings)."""
-        out = BatchResult()
+        parsed, dead_letters = self.ingest(records)
+        return self.analyse(parsed, dead_letters)
+
+    def ingest(self, records: Sequence[RawRecord]) -> tuple[list[Ingested], list[DeadLetter]]:
+        """Decode a batch: the events, and dead letters for what is not an event."""
         t0 = time.perf_counter()
         parsed: list[Ingested] = []
+        dead_letters: list[DeadLetter] = []
+        limits = {"max_bytes": self.settings.max_event_bytes, "max_depth": self.settings.max_json_depth}
         for rec in records:
             try:
-                parsed.append(
-                    decode(rec, max_bytes=self.settings.max_event_bytes, max_depth=self.settings.max_json_depth)
-                )
+                parsed.append(decode(rec, **limits))
             except IngestError as e:
-                out.dead_letters.append(DeadLetter.of(rec, e.reason, e.detail, agent_hint(rec)))
+                dead_letters.append(DeadLetter.of(rec, e.reason, e.detail, agent_hint(rec)))
+        self.times.add("ingest", time.perf_counter() - t0)
+        self.times.events += len(records)
+        return parsed, dead_letters
+
+    def analyse(self, parsed: Sequence[Ingested], dead_letters: Sequence[DeadLetter] = ()) -> BatchResult:
+        """Verify and detect decoded events (``dead_letters`` from ``ingest`` are carried into the result)."""
+        out = BatchResult(dead_letters=list(dead_letters))
         t1 = time.perf_counter()
-        self.times.add("ingest", t1 - t0)
+        s = self.settings
         passed: list[Ingested] = []
         for item in parsed:
             if self.check_identity:
-                s = self.settings
                 verdict = verify(item, self.directory, tier=s.tier, max_skew_s=s.max_clock_skew_s)
                 out.findings.extend(verdict.findings)
                 if verdict.reject_reason:
@@ -112,5 +122,4 @@ class Pipeline:
             ctx = DetectContext(state=self.state, agents=self.directory)
             out.findings.extend(run_detectors(self.detectors, out.events, ctx, times=self.times.seconds))
         self.times.add("detect", time.perf_counter() - t2)
-        self.times.events += len(records)
         return out

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-import orjson
 import structlog
 from prometheus_client import Counter, Histogram
 
@@ -19,7 +18,7 @@ from soar.decide.engine import Responder
 from soar.decide.loader import load_playbooks
 from soar.detect import build_detectors
 from soar.detect.base import DetectConfig, StateStore
-from soar.ingest.decoders import DeadLetter, RawRecord
+from soar.ingest.decoders import RawRecord
 from soar.memory.ledger import record_writes
 from soar.notify import Notifiers
 from soar.pipeline import BatchResult, Pipeline
@@ -72,7 +71,7 @@ class WorkerRuntime:
             self.directory.quarantined = fresh.quarantined
             self._last_refresh = time.monotonic()
 
-    async def learn_unknown_keys(self, records: Sequence[RawRecord]) -> None:
+    async def learn_unknown_keys(self, kids: Iterable[str | None]) -> None:
         """Look up kids the snapshot lacks (an agent enrolled since the last refresh) before calling them unknown.
 
         One indexed query per batch that has any; a kid that is still unknown is not asked for again for
@@ -80,13 +79,9 @@ class WorkerRuntime:
         """
         now = time.monotonic()
         unknown: set[str] = set()
-        for r in records:
-            try:
-                kid = orjson.loads(r.value).get("kid")
-            except (orjson.JSONDecodeError, AttributeError):
-                continue
-            if isinstance(kid, str) and kid not in self.directory.keys and self._misses.get(kid, 0.0) <= now:
-                unknown.add(kid[:128])
+        for kid in kids:
+            if kid and kid not in self.directory.keys and self._misses.get(kid, 0.0) <= now:
+                unknown.add(kid)
         if not unknown:
             return
         async with self.sessionmaker() as session:
@@ -102,8 +97,9 @@ class WorkerRuntime:
     async def handle_telemetry(self, records: Sequence[RawRecord], send_finding: Send, send_dead: Send) -> BatchResult:
         """Run one batch through the pipeline; record memory writes, then emit findings and dead letters."""
         t0 = time.perf_counter()
-        await self.learn_unknown_keys(records)
-        result = self.pipeline.process(records)
+        parsed, dead_letters = self.pipeline.ingest(records)
+        await self.learn_unknown_keys(item.event.kid for item in parsed)
+        result = self.pipeline.analyse(parsed, dead_letters)
         if result.memory_writes:
             # The ledger must hold a write before any finding about it reaches the responder (rollback reads it).
             async with self.sessionmaker() as session, session.begin():
@@ -129,8 +125,3 @@ class WorkerRuntime:
                 log.error("bad finding on findings topic", error=str(e)[:200])
         if findings:
             await self.responder.handle(findings)
-
-
-def dead_letter_bytes(dl: DeadLetter) -> bytes:
-    """Serialise a dead letter."""
-    return dl.model_dump_json().encode()

@@ -43,6 +43,20 @@ def _sessionmaker() -> Any:
     return get_sessionmaker(get_settings().db_url)
 
 
+def _view(
+    fetch: Callable[[Any, str], Awaitable[dict[str, Any] | None]], ident: str, what: str, as_json: bool
+) -> dict[str, Any] | None:
+    """Load one view; exits 1 when it does not exist, prints it and returns None with ``--json``."""
+    view = _run(lambda: fetch(_sessionmaker(), ident))
+    if view is None:
+        console.print(f"[red]no {what} {ident}[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(view, indent=2, default=str))
+        return None
+    return view
+
+
 def _actor(by: str) -> str:
     return f"user:{by or getpass.getuser()}"
 
@@ -166,12 +180,8 @@ def runs_show(run_id: str = typer.Argument(...), as_json: bool = typer.Option(Fa
     """One run with its steps (and what a waiting step asks approval for)."""
     from soar.decide.views import run_view
 
-    view = _run(lambda: run_view(_sessionmaker(), run_id))
+    view = _view(run_view, run_id, "run", as_json)
     if view is None:
-        console.print(f"[red]no run {run_id}[/red]")
-        raise typer.Exit(1)
-    if as_json:
-        typer.echo(json.dumps(view, indent=2, default=str))
         return
     console.print(
         f"run {view['run_id']}: [bold]{view['playbook_name']}[/bold] on {view['agent_id']} "
@@ -260,12 +270,8 @@ def incidents_show(incident_id: str = typer.Argument(...), as_json: bool = typer
     """One incident: summary and timeline."""
     from soar.decide.views import incident_view
 
-    view = _run(lambda: incident_view(_sessionmaker(), incident_id))
+    view = _view(incident_view, incident_id, "incident", as_json)
     if view is None:
-        console.print(f"[red]no incident {incident_id}[/red]")
-        raise typer.Exit(1)
-    if as_json:
-        typer.echo(json.dumps(view, indent=2, default=str))
         return
     console.print(
         f"incident {view['incident_id']} [bold]{view['title']}[/bold]\n"

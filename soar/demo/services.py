@@ -139,11 +139,9 @@ class Services:
             self.broker = None
 
 
-def local_settings(base: Settings, data_dir: Path, *, fresh_ports: bool = True) -> Settings:
-    """Settings for a self-contained run in ``data_dir`` (own SQLite file, free ports when asked)."""
-    upd: dict[str, object] = {"data_dir": data_dir, "database_url": base.database_url}
-    if fresh_ports:
-        port = free_port()
-        upd.update(broker_port=port, broker=f"127.0.0.1:{port}", api_port=free_port())
-    s = base.model_copy(update=upd)
-    return s
+def local_settings(base: Settings, data_dir: Path) -> Settings:
+    """Settings for a self-contained run in ``data_dir``, on free ports."""
+    port = free_port()
+    return base.model_copy(
+        update={"data_dir": data_dir, "broker_port": port, "broker": f"127.0.0.1:{port}", "api_port": free_port()}
+    )
