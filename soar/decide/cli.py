@@ -213,6 +213,12 @@ def _decide(run_id: str, step_id: str, decision: str, by: str, comment: str) -> 
     except ApprovalError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
+    if out.decision == "pending":
+        console.print(
+            f"approval of step {step_id} of run {run_id} by {out.decided_by} recorded "
+            f"({len(out.approved_by)} of {out.approvers_required}); it waits for another operator"
+        )
+        return
     console.print(f"step {step_id} of run {run_id} {out.decision} by {out.decided_by}; the responder resumes the run")
 
 
