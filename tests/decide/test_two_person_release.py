@@ -125,6 +125,9 @@ async def test_two_person_release_over_api_and_cli(sqlite_url: str, tmp_path: Pa
         assert resp.status_code == 200, resp.text
         assert resp.json()["decision"] == "pending" and resp.json()["approved_by"] == ["user:alice"]
         assert (await c.post(url, headers={"Authorization": f"Bearer {alice}"})).status_code == 409
+        view = (await c.get(f"/v1/runs/{run_id}", headers={"Authorization": f"Bearer {viewer}"})).json()
+        step = view["steps"][-1]
+        assert step["status"] == "waiting" and step["approved_by"] == ["user:alice"] and step["approvers_required"] == 2
     assert await r.tick() == []
     env = {**os.environ, "SOAR_DATABASE_URL": sqlite_url, "SOAR_TIER": "optimized", "COLUMNS": "300"}
     cmd = [sys.executable, "-m", "soar", "approve", run_id, "release", "--by", "bob"]
