@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from soar.api.cli import operators_cli
 from soar.decide.cli import actions_cli, approve, deny, incidents_cli, playbooks_cli, runs_cli
 from soar.eval.cli import detectors_cli, eval_cli
 from soar.identity.cli import agents_cli
@@ -29,6 +30,7 @@ cli.add_typer(incidents_cli, name="incidents")
 cli.add_typer(eval_cli)  # the `eval` command itself: soar eval DETECTOR --data FILE
 cli.add_typer(detectors_cli, name="detectors")
 cli.add_typer(agents_cli, name="agents")
+cli.add_typer(operators_cli, name="operators")
 cli.command("approve")(approve)
 cli.command("deny")(deny)
 cli.add_typer(bench_cli, name="bench")

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     detectors_dir: Path = ROOT / "detectors"
     token_ttl_s: int = 300
     admin_token: str = Field(default="", description="bearer token for operator API calls; empty: generated")
+    operators_file: Path | None = Field(default=None, description="operator tokens and roles (YAML)")
     webhook_secret: str = Field(default="soar-dev-webhook-secret", description="HMAC key for webhook notifier")
 
     @property

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from soar import __version__
-from soar.api.auth import load_admin_token
+from soar.api.auth import load_admin_token, load_operators, operators_path
 from soar.api.routers import agents, credentials, enrollment, health, incidents, runs, tokens
 from soar.api.state import ApiState
 from soar.config import Settings, get_settings
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         sessionmaker=get_sessionmaker(url),
         signing_key=key,
         admin_token=load_admin_token(settings),
+        operators=load_operators(operators_path(settings)),
         authorizer=Authorizer(key, state_reader(url, get_engine(url))),
     )
     app.add_exception_handler(TokenRequestRejected, _token_rejected)

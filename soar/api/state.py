@@ -1,9 +1,10 @@
-"""What one API instance holds: settings, its database, soar's signing key and the operator token."""
+"""What one API instance holds: settings, its database, soar's signing key and the operator tokens."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from soar.config import Settings
 from soar.identity.keys import SigningKey
 from soar.identity.pdp import Authorizer
+
+if TYPE_CHECKING:
+    from soar.api.auth import Operator
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class ApiState:
     signing_key: SigningKey
     admin_token: str = field(repr=False)
     authorizer: Authorizer | None = field(default=None, repr=False)
+    #: token SHA-256 -> operator, from the operators file (see ``soar.api.auth``)
+    operators: dict[str, Operator] = field(default_factory=dict, repr=False)
 
 
 def state_of(request: Request) -> ApiState:

@@ -213,6 +213,12 @@ def _decide(run_id: str, step_id: str, decision: str, by: str, comment: str) -> 
     except ApprovalError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
+    if out.decision == "pending":
+        console.print(
+            f"approval of step {step_id} of run {run_id} by {out.decided_by} recorded "
+            f"({len(out.approved_by)} of {out.approvers_required}); it waits for another operator"
+        )
+        return
     console.print(f"step {step_id} of run {run_id} {out.decision} by {out.decided_by}; the responder resumes the run")
 
 
@@ -324,6 +330,13 @@ def incidents_resolve(
 # -------------------------------------------------------------------- actions
 
 
+def _type_name(annotation: Any) -> str:
+    """``str``, ``list[str] | None``, ``Literal['a', 'b']``: how a parameter's type reads in the catalogue."""
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "").replace("datetime.datetime", "datetime")
+
+
 @actions_cli.command("list")
 def actions_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """The catalogue of response actions: description, parameters (type and default) and an example."""
@@ -333,7 +346,7 @@ def actions_list(as_json: bool = typer.Option(False, "--json")) -> None:
     for name, action in ACTIONS.items():
         params = {
             field: {
-                "type": str(info.annotation).replace("typing.", ""),
+                "type": _type_name(info.annotation),
                 "required": info.is_required(),
                 **({} if info.is_required() else {"default": info.get_default(call_default_factory=True)}),
             }
@@ -356,7 +369,7 @@ def actions_list(as_json: bool = typer.Option(False, "--json")) -> None:
         console.print(f"[bold]{r['action']}[/bold]{tag}\n  {r['description']}")
         for field, p in r["parameters"].items():
             req = "required" if p["required"] else f"default {p['default']!r}"
-            console.print(f"    {field}: {p['type']} ({req})")
+            console.print(f"    {field}: {p['type']} ({req})", markup=False, highlight=False)
         console.print("  example:")
         for line in r["example"].splitlines():
             console.print(f"    {line}", markup=False, highlight=False)

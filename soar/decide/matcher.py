@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from soar.act import ACTIONS
+from soar.decide.approvals import approvers_required
 from soar.decide.expressions import ExpressionError, condition, finding_context, render, step_references
 from soar.decide.spec import AgentSelectorSpec, PlaybookSpec, StepSpec, TriggerSpec
 from soar.telemetry.findings import Finding
@@ -62,8 +63,11 @@ def triggers(trigger: TriggerSpec, finding: Finding, agent: dict[str, Any] | Non
 
 
 def needs_approval(playbook: PlaybookSpec, step: StepSpec, containment: bool) -> bool:
-    """A step waits for a human when it declares ``approval`` or the playbook is in ``approve`` mode."""
-    return step.approval is not None or (playbook.mode == "approve" and containment)
+    """A step waits for a human when it declares ``approval``, the playbook is in ``approve`` mode, or the tier
+    wants several approvers for its action (agent:release at Optimized, see ``soar.decide.approvals``)."""
+    return (
+        step.approval is not None or (playbook.mode == "approve" and containment) or approvers_required(step.action) > 1
+    )
 
 
 def match(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from soar.decide.approvals import approvers_required
 from soar.store.models import IncidentEventRecord, IncidentRecord, PlaybookRunRecord, StepRunRecord
 
 
@@ -16,8 +17,13 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def step_dict(s: StepRunRecord) -> dict[str, Any]:
-    """One step of a run."""
+    """One step of a run; a waiting step also says who approved so far and how many approvers it needs."""
+    waiting: dict[str, Any] = {}
+    if s.status == "waiting":
+        terms = (s.output or {}).get("approval") or {}
+        waiting = {"approved_by": terms.get("approved_by") or [], "approvers_required": approvers_required(s.action)}
     return {
+        **waiting,
         "step_id": s.step_id,
         "idempotency_key": s.idempotency_key,
         "position": s.position,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +36,10 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers 200, or ``fail_status`` for the next ``fail_next`` requests."""
+    """Answers 200, or ``fail_status`` for the next ``fail_next`` requests; ``on_request`` sees each one first."""
 
     requests: list[Received] = field(default_factory=list)
+    on_request: Callable[[Received], None] | None = None
     fail_next: int = 0
     fail_status: int = 503
     port: int = 0
@@ -51,7 +52,10 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        self.requests.append(Received(request.path, raw, dict(request.headers)))
+        got = Received(request.path, raw, dict(request.headers))
+        self.requests.append(got)
+        if self.on_request is not None:
+            self.on_request(got)
         if self.fail_next > 0:
             self.fail_next -= 1
             return web.json_response({"error": "nope"}, status=self.fail_status)

@@ -45,11 +45,13 @@ class OpenIncidentAction(Action):
     async def run(self, ctx: ActionContext, params: ActionParams) -> dict[str, Any]:
         """Open or update (idempotent: the same values change nothing the second time)."""
         assert isinstance(params, self.Params)
-        rec = await ctx.session.get(IncidentRecord, ctx.incident_id) if ctx.incident_id else None
+        # without a run incident, the id derives from the step's key: a repeat finds the incident it opened
+        derived = str(uuid.uuid5(uuid.NAMESPACE_URL, f"soar:incident:{ctx.idempotency_key}"))
+        rec = await ctx.session.get(IncidentRecord, ctx.incident_id or derived)
         changes: dict[str, Any] = {}
         if rec is None:
             rec = IncidentRecord(
-                incident_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"soar:incident:{ctx.idempotency_key}")),
+                incident_id=ctx.incident_id or derived,
                 agent_id=ctx.agent_id,
                 task_id=ctx.finding.task_id,
                 title=(params.title or ctx.finding.summary)[:500],

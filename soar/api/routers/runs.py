@@ -93,10 +93,18 @@ async def _decide(request: Request, run_id: str, step_id: str, decision: str, op
             op.actor,
             op.roles,
             comment=body.comment if body else "",
+            tier=state_of(request).settings.tier,
         )
     except ApprovalError as e:
         raise _http(e) from None
-    return {"run_id": out.run_id, "step_id": out.step_id, "decision": out.decision, "decided_by": out.decided_by}
+    return {
+        "run_id": out.run_id,
+        "step_id": out.step_id,
+        "decision": out.decision,
+        "decided_by": out.decided_by,
+        "approved_by": list(out.approved_by),
+        "approvers_required": out.approvers_required,
+    }
 
 
 @router.post("/runs/{run_id}/steps/{step_id}/approve")
@@ -107,7 +115,11 @@ async def approve_step(
     body: DecisionIn | None = None,
     op: Operator = Depends(require_operator),
 ) -> dict[str, Any]:
-    """Approve a waiting step; the responder runs it and continues the run."""
+    """Approve a waiting step; the responder runs it and continues the run.
+
+    A step that needs two approvers (agent:release at the Optimized tier) answers ``decision: pending`` after the
+    first approval and waits for a second, distinct operator.
+    """
     return await _decide(request, run_id, step_id, "approved", op, body)
 
 

@@ -1,0 +1,1 @@
+"""Tests of soar/act/incident."""
