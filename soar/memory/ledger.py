@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -274,3 +274,42 @@ async def state_at(
     for slot in sorted(after):
         state.setdefault(slot[0], {})[slot[1]] = before.get(slot)
     return state, sorted(undone)
+
+
+#: (agent_id, store, key)
+Slot = tuple[str, str, str]
+
+
+async def current_entries(session: AsyncSession, slots: Collection[Slot]) -> dict[Slot, MemoryVersionRecord | None]:
+    """The value each slot should hold now: its latest untainted version, in one query for all slots.
+
+    A rollback marks the writes it undoes tainted and restores the latest untainted value (a key with no
+    untainted version is deleted), so "latest untainted" is what the agent's memory holds after a restore as
+    well as after an ordinary write. Slots with versions but none untainted map to ``None`` (deleted); slots
+    the ledger never saw are absent.
+    """
+    if not slots:
+        return {}
+    mv = MemoryVersionRecord
+    good = func.max(case((mv.tainted.is_(False), mv.version), else_=None))
+    last = (
+        select(mv.agent_id, mv.store, mv.key, good.label("good"))
+        .where(
+            mv.agent_id.in_({s[0] for s in slots}),
+            mv.store.in_({s[1] for s in slots}),
+            mv.key.in_({s[2] for s in slots}),
+        )
+        .group_by(mv.agent_id, mv.store, mv.key)
+        .subquery()
+    )
+    q = select(last.c.agent_id, last.c.store, last.c.key, mv).outerjoin(
+        mv,
+        (mv.agent_id == last.c.agent_id) & (mv.store == last.c.store) & (mv.key == last.c.key)
+        & (mv.version == last.c.good),
+    )  # fmt: skip
+    wanted = set(slots)
+    out: dict[Slot, MemoryVersionRecord | None] = {}
+    for agent_id, store, key, rec in (await session.execute(q)).all():
+        if (agent_id, store, key) in wanted:
+            out[(agent_id, store, key)] = rec
+    return out
