@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from soar import __version__
 from soar.api.auth import load_admin_token
-from soar.api.routers import agents, credentials, enrollment, health, incidents, runs, tokens
+from soar.api.routers import agents, credentials, enrollment, health, incidents, otlp, runs, tokens
 from soar.api.state import ApiState
 from soar.config import Settings, get_settings
 from soar.identity.errors import (
@@ -89,6 +89,6 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
     app.add_exception_handler(TokenRequestRejected, _token_rejected)
     app.add_exception_handler(EnrollmentRejected, _enrollment_rejected)
     app.add_exception_handler(IdentityError, _identity_error)
-    for module in (health, tokens, enrollment, agents, credentials, incidents, runs):
+    for module in (health, tokens, enrollment, agents, credentials, incidents, runs, otlp):
         app.include_router(module.router)
     return app
