@@ -20,6 +20,7 @@ from soar.identity.errors import (
     KeyConflict,
     TokenRequestRejected,
 )
+from soar.identity.http import authorize_route
 from soar.identity.keys import signing_key
 from soar.identity.pdp import Authorizer, state_reader
 from soar.store.session import get_engine, get_sessionmaker
@@ -91,4 +92,5 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
     app.add_exception_handler(IdentityError, _identity_error)
     for module in (health, tokens, enrollment, agents, credentials, incidents, runs, otlp):
         app.include_router(module.router)
+    app.router.routes.insert(0, authorize_route())  # /v1/authorize without FastAPI's per-request cost
     return app
