@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -280,13 +280,21 @@ async def state_at(
 Slot = tuple[str, str, str]
 
 
-async def current_entries(session: AsyncSession, slots: Collection[Slot]) -> dict[Slot, MemoryVersionRecord | None]:
+class LedgerEntry(NamedTuple):
+    """What a slot holds according to the ledger (one version's hash, source and writing event)."""
+
+    value_hash: str
+    source: str
+    event_id: str
+
+
+async def current_entries(session: AsyncSession, slots: Collection[Slot]) -> dict[Slot, LedgerEntry | None]:
     """The value each slot should hold now: its latest untainted version, in one query for all slots.
 
     A rollback marks the writes it undoes tainted and restores the latest untainted value (a key with no
     untainted version is deleted), so "latest untainted" is what the agent's memory holds after a restore as
     well as after an ordinary write. Slots with versions but none untainted map to ``None`` (deleted); slots
-    the ledger never saw are absent.
+    the ledger never saw are absent. Core columns only (no ORM rows): this runs once per worker batch.
     """
     if not slots:
         return {}
@@ -302,14 +310,14 @@ async def current_entries(session: AsyncSession, slots: Collection[Slot]) -> dic
         .group_by(mv.agent_id, mv.store, mv.key)
         .subquery()
     )
-    q = select(last.c.agent_id, last.c.store, last.c.key, mv).outerjoin(
+    q = select(last.c.agent_id, last.c.store, last.c.key, mv.value_hash, mv.source, mv.event_id).outerjoin(
         mv,
         (mv.agent_id == last.c.agent_id) & (mv.store == last.c.store) & (mv.key == last.c.key)
         & (mv.version == last.c.good),
     )  # fmt: skip
     wanted = set(slots)
-    out: dict[Slot, MemoryVersionRecord | None] = {}
-    for agent_id, store, key, rec in (await session.execute(q)).all():
+    out: dict[Slot, LedgerEntry | None] = {}
+    for agent_id, store, key, digest, source, event_id in (await session.execute(q)).all():
         if (agent_id, store, key) in wanted:
-            out[(agent_id, store, key)] = rec
+            out[(agent_id, store, key)] = None if digest is None else LedgerEntry(digest, source, event_id)
     return out

@@ -56,12 +56,12 @@ async def test_current_entries_is_latest_untainted_version(sessionmaker) -> None
     slots = {(A.agent_id, "notes", "k"), (A.agent_id, "notes", "gone"), (A.agent_id, "notes", "never")}
     async with sessionmaker() as s:
         now = await current_entries(s, slots)
-    assert now[(A.agent_id, "notes", "k")].value == "v2" and (A.agent_id, "notes", "never") not in now
+    assert now[(A.agent_id, "notes", "k")].value_hash == value_hash("v2") and (A.agent_id, "notes", "never") not in now
     async with sessionmaker() as s, s.begin():
         await mark_tainted(s, A.agent_id, [w2.event_id, w3.event_id])
     async with sessionmaker() as s:
         now = await current_entries(s, slots)
-    assert now[(A.agent_id, "notes", "k")].value == "v1"  # what the rollback restored
+    assert now[(A.agent_id, "notes", "k")].value_hash == value_hash("v1")  # what the rollback restored
     assert now[(A.agent_id, "notes", "gone")] is None  # deleted by the rollback
     assert len(now) == 2
 
