@@ -20,6 +20,8 @@ from soar.detect import build_detectors
 from soar.detect.base import DetectConfig, StateStore
 from soar.ingest.decoders import RawRecord
 from soar.memory.ledger import record_writes
+from soar.memory.reads import LedgerReads
+from soar.memory.restoration import RestorationRecorder
 from soar.notify import Notifiers
 from soar.pipeline import BatchResult, Pipeline
 from soar.store.session import get_sessionmaker
@@ -48,6 +50,8 @@ class WorkerRuntime:
         self.directory = KeyDirectory()
         detectors = build_detectors(DetectConfig(detectors_dir=settings.detectors_dir))
         self.pipeline = Pipeline(detectors, self.directory, state, settings)
+        self.ledger_reads = LedgerReads(self.sessionmaker, state, settings.tier)
+        self.restorations = RestorationRecorder(self.sessionmaker)
         self.playbooks = load_playbooks(settings.playbooks_dir)
         self.responder: Responder | None = None
         self._last_refresh = 0.0
@@ -99,11 +103,13 @@ class WorkerRuntime:
         t0 = time.perf_counter()
         parsed, dead_letters = self.pipeline.ingest(records)
         await self.learn_unknown_keys(item.event.kid for item in parsed)
+        await self.ledger_reads.prime(parsed)  # Advanced/Optimized: reads are checked against the ledger
         result = self.pipeline.analyse(parsed, dead_letters)
         if result.memory_writes:
             # The ledger must hold a write before any finding about it reaches the responder (rollback reads it).
             async with self.sessionmaker() as session, session.begin():
                 await record_writes(session, result.memory_writes)
+        await self.restorations.record(result.events)  # restore confirmations -> the memory:rollback step
         for f in result.findings:
             FINDINGS.labels(f.detector, f.rule).inc()
             await send_finding(f.agent_id.encode(), f.model_dump_json().encode())

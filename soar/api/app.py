@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from soar import __version__
 from soar.api.auth import load_admin_token, load_operators, operators_path
-from soar.api.routers import agents, credentials, enrollment, health, incidents, runs, tokens
+from soar.api.routers import agents, credentials, enrollment, health, incidents, otlp, runs, tokens
 from soar.api.state import ApiState
 from soar.config import Settings, get_settings
 from soar.identity.errors import (
@@ -20,6 +20,7 @@ from soar.identity.errors import (
     KeyConflict,
     TokenRequestRejected,
 )
+from soar.identity.http import authorize_route
 from soar.identity.keys import signing_key
 from soar.identity.pdp import Authorizer, state_reader
 from soar.store.session import get_engine, get_sessionmaker
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
     app.add_exception_handler(TokenRequestRejected, _token_rejected)
     app.add_exception_handler(EnrollmentRejected, _enrollment_rejected)
     app.add_exception_handler(IdentityError, _identity_error)
-    for module in (health, tokens, enrollment, agents, credentials, incidents, runs):
+    for module in (health, tokens, enrollment, agents, credentials, incidents, runs, otlp):
         app.include_router(module.router)
+    app.router.routes.insert(0, authorize_route())  # /v1/authorize without FastAPI's per-request cost
     return app

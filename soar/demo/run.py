@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from soar.config import get_settings
 from soar.demo.receiver import Delivery, WebhookReceiver
 from soar.demo.services import Services, local_settings
 from soar.enforce import ToolServer
+from soar.enforce.server import EnforcedCall
 from soar.logs import configure_logging
 from soar.sim.fleet import FleetConfig, run_fleet
 from soar.sim.reports import AttackReport, FleetReport
@@ -86,6 +88,9 @@ async def _scenario_row(services: Services, attack: AttackReport) -> ScenarioRow
     if attack.attack == "memory":
         row.contained = row.contained and bool(attack.memory_restored) and "memory:rollback" in row.actions
         row.notes.append("memory restored" if attack.memory_restored else "memory NOT restored")
+        confirmed = [st.output.get("matches") for st in done if st.action == "memory:rollback" and st.output]
+        if confirmed and confirmed[0] is not None:  # the SDK's confirmation, recorded on the run by the worker
+            row.notes.append("run: restore confirmed" if confirmed[0] else "run: restore MISMATCH")
     if attack.attack == "injection":
         row.contained = row.contained and bool(attack.exfil_blocked)
         row.notes.append(
@@ -102,6 +107,29 @@ async def _benign_touched(services: Services, report: FleetReport) -> list[str]:
             if a.agent_id not in victims and a.status != "active":
                 touched.add(a.agent_id)
     return sorted(touched)
+
+
+@dataclass
+class CallCounts:
+    """What the enforcement point decided during the run."""
+
+    allowed: int
+    denied: int
+    denied_benign: list[str]  # agents not under attack that were refused (should be none)
+
+
+def _enforcement_summary(console: Console, decisions: list[EnforcedCall], report: FleetReport) -> CallCounts:
+    victims = {a.victim for a in report.attacks}
+    allowed = sum(1 for d in decisions if d.allowed)
+    refused = [d for d in decisions if not d.allowed]
+    reasons = Counter(d.reason for d in refused)
+    why = ", ".join(f"{r} {n}" for r, n in reasons.most_common()) or "none"
+    console.print(
+        f"enforcement point: {len(decisions)} tool calls checked with soar's authorize: "
+        f"[green]{allowed} allowed[/green], [red]{len(refused)} denied[/red] ({why})"
+    )
+    benign = sorted({d.agent_id or "?" for d in refused if d.agent_id not in victims})
+    return CallCounts(allowed, len(refused), benign)
 
 
 def _print_table(console: Console, rows: list[ScenarioRow]) -> None:
@@ -155,7 +183,10 @@ async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
 
             tool_server = ToolServer(services.api_url, sim_tools())
             async with tool_server.running():
-                console.print(f"enforcement point (tool server, authorize on every call) on {tool_server.url}")
+                console.print(
+                    f"enforcement point (tool server, authorize on every call) on {tool_server.url}: "
+                    "every agent's tool calls go through it"
+                )
                 cfg = FleetConfig(
                     bootstrap=settings.broker,
                     topics=topic_map(settings),
@@ -170,13 +201,15 @@ async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
         await asyncio.sleep(1.0)  # let the last steps land
         rows = [await _scenario_row(services, a) for a in report.attacks]
         touched = await _benign_touched(services, report)
+        calls = _enforcement_summary(console, tool_server.decisions, report)
+        touched = sorted(set(touched) | set(calls.denied_benign))
         _print_table(console, rows)
         sent = sum(report.events_sent.values())
         console.print(
             f"{len(report.agents)} agents, {sent} signed events, {len(receiver.deliveries)} pages; "
             f"benign agents touched: {', '.join(touched) or 'none'}; total {time.monotonic() - t0:.0f}s"
         )
-        ok = len(rows) == 3 and all(r.contained for r in rows) and not touched
+        ok = len(rows) == 3 and all(r.contained for r in rows) and not touched and calls.allowed > 0
         console.print("[bold green]all attacks contained[/bold green]" if ok else "[bold red]demo FAILED[/bold red]")
         return ok
     finally:

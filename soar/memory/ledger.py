@@ -10,9 +10,9 @@ import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -274,3 +274,50 @@ async def state_at(
     for slot in sorted(after):
         state.setdefault(slot[0], {})[slot[1]] = before.get(slot)
     return state, sorted(undone)
+
+
+#: (agent_id, store, key)
+Slot = tuple[str, str, str]
+
+
+class LedgerEntry(NamedTuple):
+    """What a slot holds according to the ledger (one version's hash, source and writing event)."""
+
+    value_hash: str
+    source: str
+    event_id: str
+
+
+async def current_entries(session: AsyncSession, slots: Collection[Slot]) -> dict[Slot, LedgerEntry | None]:
+    """The value each slot should hold now: its latest untainted version, in one query for all slots.
+
+    A rollback marks the writes it undoes tainted and restores the latest untainted value (a key with no
+    untainted version is deleted), so "latest untainted" is what the agent's memory holds after a restore as
+    well as after an ordinary write. Slots with versions but none untainted map to ``None`` (deleted); slots
+    the ledger never saw are absent. Core columns only (no ORM rows): this runs once per worker batch.
+    """
+    if not slots:
+        return {}
+    mv = MemoryVersionRecord
+    good = func.max(case((mv.tainted.is_(False), mv.version), else_=None))
+    last = (
+        select(mv.agent_id, mv.store, mv.key, good.label("good"))
+        .where(
+            mv.agent_id.in_({s[0] for s in slots}),
+            mv.store.in_({s[1] for s in slots}),
+            mv.key.in_({s[2] for s in slots}),
+        )
+        .group_by(mv.agent_id, mv.store, mv.key)
+        .subquery()
+    )
+    q = select(last.c.agent_id, last.c.store, last.c.key, mv.value_hash, mv.source, mv.event_id).outerjoin(
+        mv,
+        (mv.agent_id == last.c.agent_id) & (mv.store == last.c.store) & (mv.key == last.c.key)
+        & (mv.version == last.c.good),
+    )  # fmt: skip
+    wanted = set(slots)
+    out: dict[Slot, LedgerEntry | None] = {}
+    for agent_id, store, key, digest, source, event_id in (await session.execute(q)).all():
+        if (agent_id, store, key) in wanted:
+            out[(agent_id, store, key)] = None if digest is None else LedgerEntry(digest, source, event_id)
+    return out

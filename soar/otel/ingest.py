@@ -1,16 +1,24 @@
 """Ingest OTLP/JSON traces (``ExportTraceServiceRequest`` as JSON) from agents already instrumented with OTel.
 
-Run next to the agent (it signs with the agent's key): point the agent's OTLP/HTTP exporter at
-``otlp_receiver_app(agent)`` (``POST /v1/traces``, JSON encoding), or call :func:`relay_otlp` with a decoded
-document. :func:`otlp_to_events` is the pure mapping (unsigned events) for tests and replay.
+Two ways in:
+
+* next to the agent (it signs with the agent's key, every tier): point the agent's OTLP/HTTP exporter at
+  ``otlp_receiver_app(agent)`` (``POST /v1/traces``, JSON encoding), or call :func:`relay_otlp` with a decoded
+  document;
+* soar's API, ``POST /v1/otlp/v1/traces`` (``soar.api.routers.otlp``), authenticated with an agent's ingest
+  token; its events are unsigned, so it is open at the Foundation tier only. :func:`agent_events` is its mapping.
+
+:func:`otlp_to_events` is the pure mapping (unsigned events) for tests and replay.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -18,6 +26,7 @@ from starlette.routing import Route
 
 from soar.otel.mapping import SpanView, span_to_events
 from soar.sdk.client import AgentQuarantined, SoarAgent
+from soar.telemetry.events import EVENT_ADAPTER, AgentEvent
 
 STATUS_ERROR = 2
 
@@ -84,6 +93,39 @@ def otlp_to_events(doc: Mapping[str, Any], *, agent_id: str = "") -> list[dict[s
     for span in sorted(otlp_spans(doc), key=lambda s: (s.start_ns, s.end_ns)):
         events.extend(span_to_events(span, agent_id=agent_id))
     return events
+
+
+@dataclass
+class AgentSpans:
+    """The events of one agent's OTLP document, and the spans refused (OTLP ``partialSuccess``)."""
+
+    events: list[AgentEvent] = field(default_factory=list)
+    rejected_spans: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def agent_events(doc: Mapping[str, Any], agent_id: str, task_id: str = "") -> AgentSpans:
+    """Validated, unsigned events for ``agent_id`` from an OTLP/JSON document.
+
+    Every event is attributed to ``agent_id`` (the authenticated agent); a span naming another agent
+    (``gen_ai.agent.id``/``name``) is refused, as is a span whose events do not validate. ``task_id`` (the
+    token's task), when given, is the task of every event.
+    """
+    out = AgentSpans()
+    for span in sorted(otlp_spans(doc), key=lambda s: (s.start_ns, s.end_ns)):
+        named = {str(src.get("gen_ai.agent.id") or "") for src in (span.attributes, span.resource)} - {""}
+        if named - {agent_id}:
+            out.rejected_spans += 1
+            out.errors.append(f"span {span.span_id} is for agent {sorted(named)[0]!r}, not {agent_id!r}")
+            continue
+        try:
+            out.events.extend(
+                EVENT_ADAPTER.validate_python(e) for e in span_to_events(span, agent_id=agent_id, task_id=task_id)
+            )
+        except ValidationError as e:
+            out.rejected_spans += 1
+            out.errors.append(f"span {span.span_id}: {e.errors()[0]['msg'] if e.errors() else e}")
+    return out
 
 
 async def relay_otlp(agent: SoarAgent, doc: Mapping[str, Any]) -> list[str]:

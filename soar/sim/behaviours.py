@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from soar.enforce.client import ToolDenied
 from soar.sdk.client import AgentQuarantined, SoarAgent
 from soar.sim import corpus
+from soar.sim.tools import resource_action, tool_output
 
 Say = Callable[[str], None]
 
@@ -50,8 +52,10 @@ class Actor:
     agent: SoarAgent
     rng: random.Random
     credential_id: str | None = None
+    tool_server_url: str | None = None  # enforcement point for the agent's tool calls (None: it runs them itself)
     episodes: int = 0
     blocked: int = 0
+    denied: int = 0  # tool calls the enforcement point refused
     errors: list[str] = field(default_factory=list)
 
     def next_task(self) -> str:
@@ -60,47 +64,61 @@ class Actor:
         return f"{self.spec.agent_id}-task-{self.episodes:04d}"
 
 
-def _tool_args_and_result(actor: Actor, tool: str) -> tuple[dict[str, Any], str]:
+def tool_args(actor: Actor, tool: str) -> dict[str, Any]:
+    """Arguments for one call of ``tool`` (random, from the agent's stream)."""
     rng = actor.rng
     if tool == "email.read":
-        return {"folder": "inbox", "unread": True}, "1 new message"
+        return {"folder": "inbox", "unread": True}
     if tool == "browser.fetch":
-        url, text = rng.choice(corpus.ARTICLES)
-        return {"url": url}, text
+        return {"url": rng.choice(corpus.ARTICLES)[0]}
     if tool == "search":
-        q = rng.choice(corpus.SEARCH_QUERIES)
-        return {"q": q}, f"Top results for '{q}': 1. overview article 2. industry report 3. FAQ page"
+        return {"q": rng.choice(corpus.SEARCH_QUERIES)}
     if tool == "calendar.create":
         return {"title": rng.choice(["Standup", "1:1 with Bob", "Acme visit", "Budget review"]),
-                "start": f"2024-05-{rng.randint(10, 28)}T{rng.randint(9, 16)}:00:00"}, "event created"  # fmt: skip
+                "start": f"2024-05-{rng.randint(10, 28)}T{rng.randint(9, 16)}:00:00"}  # fmt: skip
     if tool == "calendar.list":
-        return {"day": "today"}, f"{rng.randint(1, 6)} events today"
+        return {"day": rng.choice(["today", "tomorrow", "monday"])}
     if tool in ("crm.lookup", "crm.notes", "crm.update"):
-        account, record = rng.choice(corpus.CRM_ACCOUNTS)
+        account = rng.choice(corpus.CRM_ACCOUNTS)[0]
         if tool == "crm.update":
-            return {"account": account, "field": "last_contact", "value": "today"}, "record updated"
-        if tool == "crm.notes":
-            return {"account": account}, f"Notes for {account}: renewal discussed, follow up next month."
-        return {"account": account}, record
+            return {"account": account, "field": "last_contact", "value": "today"}
+        return {"account": account}
     if tool == "payments.transfer":
         vendor, iban = rng.choice(corpus.VENDORS)
-        amount = rng.choice([180, 420, 1200, 2350])
-        return {"vendor": vendor, "iban": iban, "amount": amount, "currency": "EUR"}, f"transfer to {vendor} queued"
+        return {"vendor": vendor, "iban": iban, "amount": rng.choice([180, 420, 1200, 2350]), "currency": "EUR"}
     if tool == "ledger.query":
-        return {"period": "2024-05", "category": "travel"}, "Travel spend May: 12,430 EUR (budget 15,000 EUR)"
+        return {"period": "2024-05", "category": "travel"}
     if tool == "invoice.read":
-        return {"invoice": "INV-2291"}, "INV-2291 from CloudHost GmbH, 1,200 EUR, approved by manager"
+        return {"invoice": "INV-2291"}
     if tool == "docs.write":
-        return {"doc": "weekly-report", "section": rng.choice(["summary", "risks", "next steps"])}, "section saved"
-    return {}, "ok"
+        return {"doc": "weekly-report", "section": rng.choice(["summary", "risks", "next steps"])}
+    return {}
 
 
 async def use_tool(actor: Actor, tool: str) -> None:
-    """Call one of the agent's tools and get its result (plus follow-up events for some tools)."""
+    """Call one of the agent's tools and get its result (plus follow-up events for some tools).
+
+    With a tool server (``actor.tool_server_url``) and a token the call goes through the enforcement point,
+    which asks soar's authorize first; a refusal counts in ``actor.denied`` and the episode stops there.
+    Without one the agent runs the tool itself and reports the call.
+    """
     agent = actor.agent
-    args, result = _tool_args_and_result(actor, tool)
-    call = await agent.tool_call(tool, args, credential_id=actor.credential_id)
-    await agent.tool_result(tool, call, result)
+    args = tool_args(actor, tool)
+    if actor.tool_server_url and actor.credential_id:
+        if actor.credential_id not in agent.tokens:  # revoked by soar: no token, no call
+            actor.denied += 1
+            return
+        resource, action = resource_action(tool, args)
+        try:
+            await agent.call_tool(
+                actor.tool_server_url, tool, resource, action, args, credential_id=actor.credential_id
+            )
+        except ToolDenied:
+            actor.denied += 1
+            return
+    else:
+        call = await agent.tool_call(tool, args, credential_id=actor.credential_id)
+        await agent.tool_result(tool, call, tool_output(tool, args))
     if tool == "email.read":
         sender, subject, body = actor.rng.choice(corpus.MAILS)
         await agent.input("email", f"From: {sender}\nSubject: {subject}\n\n{body}", origin=f"mailbox:inbox/{sender}")

@@ -70,7 +70,9 @@ class FleetConfig:
     register: Register | None = None
     # With api_url: get a one-time token per agent (operator side), then the agent enrolls its own key with it.
     enrollment_token: EnrollmentToken | None = None
-    tool_server_url: str | None = None  # enforcement point the injected agent's exfiltration goes through
+    # Enforcement point (soar.enforce.ToolServer): with a token, every benign tool call goes through it (authorize
+    # on every call), and so does the injected agent's exfiltration attempt.
+    tool_server_url: str | None = None
 
 
 def agent_key(seed: int, agent_id: str) -> Ed25519PrivateKey:
@@ -113,7 +115,8 @@ class Fleet:
                 control_fetch_wait_ms=self.cfg.control_fetch_wait_ms,
             )
             agent.add_command_hook(self._on_command_hook(spec.agent_id))
-            self.actors[spec.agent_id] = Actor(spec, agent, random.Random(f"{self.cfg.seed}:{i}:{spec.agent_id}"))
+            rng = random.Random(f"{self.cfg.seed}:{i}:{spec.agent_id}")
+            self.actors[spec.agent_id] = Actor(spec, agent, rng, tool_server_url=self.cfg.tool_server_url)
 
     def agent_keys(self) -> dict[str, str]:
         """agent_id -> raw Ed25519 public key, base64url (what soar's registry enrolls)."""

@@ -24,6 +24,7 @@ PUBLIC = {
     ("POST", "/v1/authorize"),
     ("GET", "/v1/.well-known/jwks.json"),
     ("POST", "/v1/enroll"),
+    ("POST", "/v1/otlp/v1/traces"),  # an agent's ingest token (scope soar.otlp/traces/export), checked by the PDP
 }
 
 
