@@ -50,7 +50,11 @@ _FORBIDDEN = frozenset({"agent_quarantined", "tool_not_allowed_for_agent"})
 OTLP_EVENTS = Counter("soar_otlp_events_total", "telemetry events produced from OTLP spans")
 OTLP_REFUSED = Counter("soar_otlp_refused_total", "OTLP export requests refused", ["reason"])
 
-_bearer = HTTPBearer(auto_error=False, description="ingest token: a soar token with scope soar.otlp/traces/export")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="AgentIngestToken",
+    description="ingest token: a soar token with scope soar.otlp/traces/export",
+)
 
 
 class TelemetrySink:
