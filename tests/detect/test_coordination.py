@@ -113,8 +113,9 @@ def test_coordination_no_fanout_during_warmup(config: DetectConfig, ctx: DetectC
 
 def test_coordination_state_is_bounded(config: DetectConfig, ctx: DetectContext, ev: Ev) -> None:
     d = CoordinationDetector(config)
+    words = " ".join(f"w{j}" for j in range(20))
     pages = [ev("tool_result", "web-researcher", {"tool": "browser.fetch", "call_id": "c",
-                                                   "content": f"page {i} " + "word " * 20 + f"unique{i} " * 10})
+                                                   "content": f"page {i} {words}" + f" unique{i}" * 10})
              for i in range(100)]  # fmt: skip
     d.detect(pages, ctx)
     items = ctx.state.get(RECEIVED_NS, "web-researcher")
