@@ -54,7 +54,7 @@ class BaselineOptions(BaseModel):
     enabled: bool = True
     window_s: float = Field(default=10.0, gt=0, description="tumbling window of event time per agent")
     early_every: int = Field(default=6, ge=1, description="score an open window each time it reaches k*N messages")
-    min_history: int = Field(default=200, ge=16, description="benign windows before the first fit")
+    min_history: int = Field(default=500, ge=16, description="benign windows before the first fit")
     max_history: int = Field(default=4096, ge=64)
     retrain_every: int = Field(default=1000, ge=1, description="new history rows between fits")
     retrain_interval_s: float = Field(default=900.0, gt=0, description="wall-clock seconds between fits (worker)")
@@ -62,10 +62,10 @@ class BaselineOptions(BaseModel):
     n_estimators: int = Field(default=100, ge=10)
     max_samples: int = Field(default=256, ge=16)
     calibration_quantile: float = Field(default=0.999, gt=0.5, le=1.0)
-    margin: float = Field(default=0.04, ge=0, description="added to the calibrated score threshold")
+    margin: float = Field(default=0.05, ge=0, description="added to the calibrated score threshold")
     min_threshold: float = Field(default=0.6, gt=0, lt=1, description="never flag below this anomaly score")
     novelty_factor: float = Field(default=2.0, gt=1, description="a feature above factor x history max + 1 is novel")
-    novel_features: int = Field(default=2, ge=1, description="novel features that flag a window scoring >= 0.6")
+    novel_features: int = Field(default=2, ge=1, description="novel features that flag a window by themselves")
     sync_bucket_s: float = Field(default=1.0, gt=0)
     burst_messages: int = Field(default=3, ge=2, description="messages in one bucket that make an agent bursting")
     random_state: int = 0
@@ -263,11 +263,12 @@ class FleetBaseline:
         self._collect()
         return self.model
 
-    def score(self, rows: list[tuple[float, ...]]) -> tuple[np.ndarray, np.ndarray, FleetModel] | None:
-        """(scores, flagged) of ``rows`` under the current model, or None before the first fit.
+    def score(self, rows: list[tuple[float, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, FleetModel] | None:
+        """(scores, flagged, novel feature counts) of ``rows`` under the current model; None before the first fit.
 
         A row is flagged when its score reaches the calibrated threshold, or when ``novel_features`` of its
-        features are far beyond the history and it still scores at least ``min_threshold``.
+        features are far beyond anything in the history (which the forest cannot see where the history was
+        constant).
         """
         model = self.current()
         if model is None or not rows:
@@ -275,9 +276,9 @@ class FleetBaseline:
         o = self.options
         raw = np.array(rows, dtype=np.float64)
         scores = model.forest.score(transform(raw))
-        novel = model.novel(raw, o.novelty_factor) >= o.novel_features
-        flagged = (scores >= model.threshold) | (novel & (scores >= o.min_threshold))
-        return scores, flagged, model
+        novel = model.novel(raw, o.novelty_factor)
+        flagged = (scores >= model.threshold) | (novel >= o.novel_features)
+        return scores, flagged, novel, model
 
 
 def new_window(start: float) -> dict[str, Any]:

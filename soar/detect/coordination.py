@@ -43,6 +43,7 @@ from soar.detect.baseline import (
     FEATURES,
     BaselineOptions,
     FleetBaseline,
+    FleetModel,
     is_early,
     new_window,
     window_row,
@@ -357,22 +358,27 @@ class CoordinationDetector:
             closed = w.get("closed", True)
             hit = False
             if scored is not None:
-                scores, flagged, model = scored
-                score = float(scores[i])
+                scores, flagged, novel, model = scored
                 if flagged[i] and not w["flagged"]:
                     hit = True
                     w["flagged"] = True
                     w.get("_live", w)["flagged"] = True
-                    found.append(self._anomaly(agent_id, w, row, score, model.threshold, model.version))
+                    found.append(self._anomaly(agent_id, w, row, float(scores[i]), int(novel[i]), model))
             if closed and not hit and not w["flagged"]:
                 b.learn(row)
         return found
 
     def _anomaly(
-        self, agent_id: str, w: dict[str, Any], row: tuple[float, ...], score: float, threshold: float, version: int
+        self, agent_id: str, w: dict[str, Any], row: tuple[float, ...], score: float, novel: int, model: FleetModel
     ) -> Finding:
         features = dict(zip(FEATURES, row, strict=True))
-        top = sorted(features, key=lambda k: -features[k])[:3]
+        beyond = [k for k, v, m in zip(FEATURES, row, model.maxima, strict=True) if v > 2 * m + 1]
+        top = beyond or sorted(features, key=lambda k: -features[k])[:3]
+        reason = (
+            f"{novel} features far beyond the fleet's history"
+            if score < model.threshold
+            else f"score {score:.2f} >= {model.threshold:.2f}"
+        )
         last = w["last"]["eid"]
         return Finding.make(
             detector=self.name,
@@ -380,16 +386,17 @@ class CoordinationDetector:
             event=_Ref(w["last"], agent_id),
             extra_event_ids=[uuid.UUID(e) for e in w["eids"] if e != last],
             severity=self.options.anomaly_severity,
-            confidence=round(min(0.4 + (score - threshold) * 2, 0.8), 3),
+            confidence=round(min(0.4 + max(score - model.threshold, 0.0) * 2 + 0.1 * novel, 0.8), 3),
             summary=f"{agent_id}'s coordination in the last {self.options.baseline.window_s:g}s is unlike the "
-            f"fleet's baseline (score {score:.2f} >= {threshold:.2f}; "
-            + ", ".join(f"{k} {features[k]:g}" for k in top)
-            + ")",
+            f"fleet's baseline ({reason}; " + ", ".join(f"{k} {features[k]:g}" for k in top) + ")",
             evidence={
                 "features": features,
                 "score": round(score, 4),
-                "threshold": round(threshold, 4),
-                "model_version": version,
+                "threshold": round(model.threshold, 4),
+                "novel_features": beyond,
+                "history_max": dict(zip(FEATURES, model.maxima.tolist(), strict=True)),
+                "model_version": model.version,
+                "trained_rows": model.trained_rows,
                 "window_start": w["start"],
             },
             tags=_TAGS,
