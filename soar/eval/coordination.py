@@ -208,7 +208,7 @@ def print_report(report: CoordinationReport) -> None:
             str(s.events_to_detect) if s.events_to_detect is not None else "-",
             ", ".join(s.rules) or "-",
         )
-    console = Console()
+    console = Console(width=max(Console().width, 140))
     console.print(table)
     by_rule = ", ".join(f"{k} {v}" for k, v in report.false_alarms_by_rule.items())
     console.print(
