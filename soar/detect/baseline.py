@@ -64,7 +64,7 @@ class BaselineOptions(BaseModel):
     calibration_quantile: float = Field(default=0.999, gt=0.5, le=1.0)
     margin: float = Field(default=0.05, ge=0, description="added to the calibrated score threshold")
     min_threshold: float = Field(default=0.6, gt=0, lt=1, description="never flag below this anomaly score")
-    novelty_factor: float = Field(default=2.0, gt=1, description="a feature above factor x history max + 1 is novel")
+    novelty_factor: float = Field(default=1.5, gt=1, description="a feature above factor x history max + 1 is novel")
     novel_features: int = Field(default=2, ge=1, description="novel features that flag a window by themselves")
     sync_bucket_s: float = Field(default=1.0, gt=0)
     burst_messages: int = Field(default=3, ge=2, description="messages in one bucket that make an agent bursting")
@@ -166,7 +166,9 @@ def fit_model(history: np.ndarray, options: BaselineOptions, version: int) -> Fl
     train = -forest.score_samples(x)
     q = float(np.quantile(train, options.calibration_quantile))
     threshold = max(options.min_threshold, q + options.margin)
-    return FleetModel(compiled, threshold, np.asarray(history, dtype=np.float64).max(axis=0), len(x), version)
+    # a high quantile, not the max: one undetected burst in the history must not raise the bar for the next
+    maxima = np.quantile(np.asarray(history, dtype=np.float64), options.calibration_quantile, axis=0)
+    return FleetModel(compiled, threshold, maxima, len(x), version)
 
 
 class FleetBaseline:
