@@ -198,3 +198,15 @@ def test_zerotrust_find_secrets_uses_the_library_plugins(det: ZeroTrustDetector)
     types = {t for t, _ in find_secrets('db_password = "s3cr3t-Pa55w0rd"', det.plugins)}
     assert types == {"Secret Keyword"}
     assert find_secrets("plain prose with no tokens at all", det.plugins) == []
+
+
+def test_zerotrust_without_credential_lookup_falls_back(det: ZeroTrustDetector, ctx: DetectContext, ev: Ev) -> None:
+    """The worker's key directory has profiles but no issued credentials: enrolled tools and first use decide."""
+    own = _call(ev, "crm-assistant", "crm.lookup", {}, "tok-1")
+    out_of_grant = _call(ev, "crm-assistant", "payments.transfer", {"amount": 1}, "tok-1")
+    borrowed = _call(ev, "finance-ops", "payments.transfer", {"amount": 1}, "tok-1")
+    found = det.detect([own, out_of_grant, borrowed], ctx)
+    assert [(f.rule, f.event_ids[0]) for f in found] == [
+        ("scope_violation", out_of_grant.event_id),
+        ("credential_misuse", borrowed.event_id),
+    ]
