@@ -14,6 +14,7 @@ from soar.api.cli import operators_cli
 from soar.decide.cli import actions_cli, approve, deny, incidents_cli, playbooks_cli, runs_cli
 from soar.eval.cli import detectors_cli, eval_cli
 from soar.identity.cli import agents_cli
+from soar.sim.cli import simulate_command
 
 cli = typer.Typer(help="soar: verify, detect and contain autonomous AI agents.", no_args_is_help=True)
 schema_cli = typer.Typer(help="Print JSON Schemas.", no_args_is_help=True)
@@ -34,6 +35,7 @@ cli.add_typer(operators_cli, name="operators")
 cli.command("approve")(approve)
 cli.command("deny")(deny)
 cli.add_typer(bench_cli, name="bench")
+cli.command("simulate")(simulate_command)
 console = Console()
 
 

@@ -19,6 +19,7 @@ from soar.detect.coordination import CoordinationDetector
 from soar.detect.injection import InjectionDetector
 from soar.detect.memory import MemoryPoisoningDetector
 from soar.detect.rules import DEFAULT_MATURITIES, RuleSpec, load_rule_pack, load_rules
+from soar.detect.zerotrust import ZeroTrustDetector
 from soar.registry import Registry
 from soar.telemetry.events import AgentEvent
 from soar.telemetry.findings import Finding
@@ -29,6 +30,7 @@ DETECTORS: Registry[type] = Registry("detector")
 DETECTORS.add(InjectionDetector)  # "injection"
 DETECTORS.add(MemoryPoisoningDetector)  # "memory"
 DETECTORS.add(CoordinationDetector)  # "coordination"
+DETECTORS.add(ZeroTrustDetector)  # "zerotrust"
 
 __all__ = [
     "DETECTORS",

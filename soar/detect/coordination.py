@@ -7,22 +7,25 @@
   the sender does not hold and the recipient does: a confused-deputy request. No warm-up needed.
 * ``new_peer_fanout`` (medium): after a baseline of messages, an agent contacts many peers it has never
   exchanged messages with, within a short window.
+* ``relay_chain`` (high): self-replicating content (near-identical both ways) passed on by two or more agents
+  in a row, starting from untrusted input: prompt infection across three or more agents.
+* ``collusion_loop`` (high): a delegation in one conversation goes back to an agent that already delegated in
+  it, closing a cycle of three or more agents (A -> B -> C -> A).
+* ``delegation_depth`` (medium): a delegation chain in one conversation reaches ``max_delegation_depth``.
+* ``anomalous_coordination`` (medium): an agent's window of activity scores above the calibrated threshold of
+  the fleet's learned IsolationForest baseline (``soar/detect/baseline.py``).
 
-Near-duplicates are found with fingerprints: 32-bit hashes of word 5-shingles of the folded text (each
-token hashed once with CRC32, memoised; shingle hashes combined and mixed in numpy), the smallest
-``sketch_size`` of them kept per item (a bottom-k sketch, so two sketches of the same content pick the same
-shingles), stored base64-packed. A message is fingerprinted once, and compared with all of the sender's
-received items in one vectorised pass, so a 1 KB message costs tens of microseconds, not a millisecond.
+Near-duplicates are found with bottom-k sketches of word-shingle hashes (``soar/detect/fingerprints.py``): a
+message is fingerprinted once, and compared with all of the sender's received items in one vectorised pass.
 All state lives in ``ctx.state`` under the agent's id and is bounded: peers, received items and relay records
 are capped, and window entries expire by event timestamp.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import zlib
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,16 +33,47 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from soar.detect.base import DetectConfig, DetectContext
-from soar.detect.normalize import fold
+from soar.detect.baseline import (
+    FEATURES,
+    BaselineOptions,
+    FleetBaseline,
+    FleetModel,
+    is_early,
+    new_window,
+    window_row,
+)
+from soar.detect.fingerprints import (
+    _sketch,
+    containment,
+    containments,
+    containments_both,
+    fingerprint,
+    pack,
+    shingle_hashes,
+    unpack,
+)
 from soar.detect.rules import SeverityName
 from soar.telemetry.events import UNTRUSTED_SOURCES, AgentEvent, MessageEvent
 from soar.telemetry.findings import Finding, Severity
 
 log = structlog.get_logger(__name__)
+# fingerprints are re-exported: tests and callers import them from here
+__all__ = [
+    "AGENT_NS",
+    "RECEIVED_NS",
+    "CoordinationDetector",
+    "CoordinationOptions",
+    "containment",
+    "containments",
+    "containments_both",
+    "fingerprint",
+    "pack",
+    "shingle_hashes",
+    "unpack",
+]
 
 AGENT_NS = "coord.agent"
 RECEIVED_NS = "coord.received"
-_MAX_HASH = 0xFFFFFFFF
 _TAGS = ["ASI07", "ASI08", "LLM06:2025"]
 
 
@@ -50,7 +84,7 @@ class CoordinationOptions(BaseModel):
 
     shingle_words: int = Field(default=5, ge=2)
     sketch_size: int = Field(default=256, ge=16, description="shingle hashes kept per received item")
-    min_shingles: int = Field(default=8, ge=1, description="shorter content is not fingerprinted (canned replies)")
+    min_shingles: int = Field(default=16, ge=1, description="shorter content is not fingerprinted (canned replies)")
     similarity: float = Field(default=0.7, gt=0, le=1, description="containment that counts as a near-duplicate")
     max_received: int = Field(default=32, ge=1, description="received items remembered per agent")
     max_peers: int = Field(default=256, ge=8)
@@ -61,169 +95,70 @@ class CoordinationOptions(BaseModel):
     fanout_window_s: float = Field(default=300.0, gt=0)
     fanout_threshold: int = Field(default=4, ge=2, description="new peers in the window that make a fan-out")
     fanout_warmup_messages: int = Field(default=5, ge=0, description="baseline before new peers are judged")
+    chain_min_forwarders: int = Field(default=2, ge=1, description="agents in a row passing on the same content")
+    chain_similarity: float = Field(default=0.6, gt=0, le=1, description="containment both ways for a chain hop")
+    chain_min_shingles: int = Field(
+        default=20, ge=1, description="shorter content is not followed along chains (formulaic one-liners repeat)"
+    )
+    max_delegation_depth: int = Field(default=4, ge=2, description="delegations in a row in one conversation")
     relay_severity: SeverityName = Severity.HIGH
     delegation_severity: SeverityName = Severity.HIGH
     fanout_severity: SeverityName = Severity.MEDIUM
+    chain_severity: SeverityName = Severity.HIGH
+    loop_severity: SeverityName = Severity.HIGH
+    depth_severity: SeverityName = Severity.MEDIUM
+    anomaly_severity: SeverityName = Severity.MEDIUM
+    baseline: BaselineOptions = BaselineOptions()
 
 
-class _TokenHashes(dict[str, int]):
-    """Token -> CRC32, memoised (vocabularies repeat; a lookup is far cheaper than encode + crc32)."""
+class _Ref:
+    """The event a window finding points at (the window's last event): what ``Finding.make`` reads."""
 
-    limit = 200_000
-
-    def __missing__(self, token: str) -> int:
-        value = zlib.crc32(token.encode())
-        if len(self) >= self.limit:
-            self.clear()
-        self[token] = value
-        return value
-
-
-_TOKEN_HASH = _TokenHashes()
-_P = 0x100000001B3  # odd multiplier for the polynomial combination of token hashes
-_MIX = np.uint64(0xFF51AFD7ED558CCD)  # murmur3 fmix constant: one multiply spreads the sum into the high bits
-_S32 = np.uint64(32)
-_EMPTY = np.empty(0, dtype=np.uint32)
-_LOW16 = np.uint32(0xFFFF)
-_FILTER = np.zeros(1 << 16, dtype=np.bool_)  # scratch for ``containments``, all False between calls
-_KERNELS: dict[int, np.ndarray] = {}
-
-
-def _kernel(words: int) -> np.ndarray:
-    """[1, P, P^2, ...] mod 2^64: convolving token hashes with it gives each shingle's polynomial hash."""
-    if words not in _KERNELS:
-        _KERNELS[words] = np.array([pow(_P, j, 1 << 64) for j in range(words)], dtype=np.uint64)
-    return _KERNELS[words]
-
-
-def _sorted_unique(a: np.ndarray) -> np.ndarray:
-    """Sort + drop repeats (np.unique's hash path is several times slower on arrays this small)."""
-    a = np.sort(a)
-    if len(a) > 1:
-        a = a[np.concatenate(([True], a[1:] != a[:-1]))]
-    return a
-
-
-def fingerprint(text: str, words: int = 5, max_chars: int = 65_536) -> np.ndarray:
-    """Sorted unique 32-bit hashes of every ``words``-shingle of the folded text's words (stable across processes).
-
-    Words are the whitespace-separated tokens of ``fold(text)`` (punctuation stays attached: relayed content
-    keeps it). Each distinct token is hashed once (memoised CRC32); shingle hashes are one convolution.
-    """
-    text = text[:max_chars]
-    tokens = (text.lower() if text.isascii() else fold(text)).split()
-    n = len(tokens)
-    if n == 0:
-        return _EMPTY
-    th = np.fromiter(map(_TOKEN_HASH.__getitem__, tokens), dtype=np.uint64, count=n)
-    h = np.convolve(th, _kernel(min(words, n)), mode="valid")  # uint64 arithmetic wraps: mod 2^64
-    return _sorted_unique(((h * _MIX) >> _S32).astype(np.uint32))
-
-
-def shingle_hashes(text: str, words: int = 5, max_chars: int = 65_536) -> set[int]:
-    """``fingerprint`` as a set of ints."""
-    return set(fingerprint(text, words, max_chars).tolist())
-
-
-def pack(hashes: np.ndarray) -> str:
-    """A sorted uint32 array as JSON-able text (base64 of little-endian bytes)."""
-    return base64.b64encode(hashes.astype("<u4").tobytes()).decode("ascii")
-
-
-_UNPACKED: dict[str, np.ndarray] = {}  # packed sketch -> array: a pure function of the value, so safe to memoise
-
-
-def unpack(packed: str | list[int]) -> np.ndarray:
-    """The sorted uint32 array of a packed sketch (a plain list of ints is accepted too)."""
-    if not isinstance(packed, str):
-        return np.asarray(sorted(packed), dtype=np.uint32)
-    arr = _UNPACKED.get(packed)
-    if arr is None:
-        arr = np.frombuffer(binascii.a2b_base64(packed), dtype="<u4")
-        if len(_UNPACKED) >= 4096:
-            _UNPACKED.clear()
-        _UNPACKED[packed] = arr
-    return arr
-
-
-def _sketch(hashes: np.ndarray, k: int) -> tuple[np.ndarray, int]:
-    """The k smallest hashes (input is sorted) and the threshold below which the sketch is complete."""
-    if len(hashes) <= k:
-        return hashes, _MAX_HASH
-    return hashes[:k], int(hashes[k - 1])
-
-
-def _as_sorted(sent: np.ndarray | set[int]) -> np.ndarray:
-    if isinstance(sent, np.ndarray):
-        return sent
-    return np.asarray(sorted(sent), dtype=np.uint32)
-
-
-def containments(sent: np.ndarray | set[int], items: Sequence[dict[str, Any]]) -> np.ndarray:
-    """``containment`` of ``sent`` against each item, in one vectorised pass."""
-    out = np.zeros(len(items), dtype=np.float64)
-    sent = _as_sorted(sent)
-    if not len(items) or not len(sent):
-        return out
-    sketches = [unpack(i["h"]) for i in items]
-    lens = np.fromiter(map(len, sketches), dtype=np.int64, count=len(sketches))
-    nonempty = lens > 0
-    if not nonempty.any():
-        return out
-    flat = np.concatenate(sketches)
-    # a 64K-entry filter on the sent hashes' low 16 bits rules out almost every item hash with one gather;
-    # only the few candidates are looked up exactly
-    low = (sent & _LOW16).astype(np.intp)
-    _FILTER[low] = True
-    candidates = np.flatnonzero(np.take(_FILTER, (flat & _LOW16).astype(np.intp)))
-    _FILTER[low] = False
-    pos = np.minimum(np.searchsorted(sent, flat[candidates]), len(sent) - 1)
-    found = candidates[sent[pos] == flat[candidates]]
-    owner = np.repeat(np.arange(len(items)), lens)
-    inside = np.bincount(owner[found], minlength=len(items))
-    thresholds = np.fromiter((i["t"] for i in items), dtype=np.uint64, count=len(items))
-    # the sent shingles the item's sketch would have kept: those at or below its threshold
-    below = np.searchsorted(sent.astype(np.uint64), thresholds, side="right")
-    item_in_sent = np.divide(inside, lens, out=np.zeros_like(out), where=nonempty)
-    sent_in_item = np.divide(inside, below, out=np.zeros_like(out), where=below >= 2)
-    return np.maximum(item_in_sent, np.minimum(sent_in_item, 1.0))
-
-
-def containment(sent: np.ndarray | set[int], item: dict[str, Any]) -> float:
-    """How much of one side is inside the other: max of (item in sent, sent in item), both from the sketch."""
-    return float(containments(sent, [item])[0])
+    def __init__(self, ref: dict[str, Any], agent_id: str) -> None:
+        self.event_id = uuid.UUID(ref["eid"])
+        self.agent_id = agent_id
+        self.task_id = ref.get("task", "")
+        self.ts = datetime.fromtimestamp(ref["ts"], UTC)
 
 
 class CoordinationDetector:
-    """Relays of received content to new peers, confused-deputy delegation, new-peer fan-out."""
+    """Relays, relay chains, confused-deputy delegation, collusion loops, fan-out and the learned baseline."""
 
     name: ClassVar[str] = "coordination"
     kinds: ClassVar[frozenset[str]] = frozenset({"message", "input", "tool_result", "tool_call"})
 
     def __init__(self, config: DetectConfig) -> None:
         self.options: CoordinationOptions = CoordinationOptions.model_validate(config.options.get(self.name, {}))
+        self.baseline = FleetBaseline(self.options.baseline)
 
     def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
-        """Findings for a batch, in event order."""
+        """Findings for a batch, in event order (baseline findings after the rules')."""
         out: list[Finding] = []
+        pending: list[tuple[str, dict[str, Any], tuple[float, ...]]] = []  # windows to score this batch
         for event in events:
             try:
                 if isinstance(event, MessageEvent):
-                    out.extend(self.on_message(event, ctx))
+                    found = self.on_message(event, ctx, pending)
+                    out.extend(found)
                 elif event.kind == "tool_call":
-                    self._note_tool(event, ctx)
+                    self._note_tool(event, ctx, pending)
                 elif event.kind == "tool_result" or (
                     event.kind == "input" and event.payload.source in UNTRUSTED_SOURCES  # type: ignore[union-attr]
                 ):
                     self._receive(ctx, event.agent_id, event, event.text(), _origin(event))
             except Exception:
                 log.exception("detector_event_failed", detector=self.name, event_id=str(event.event_id))
+        if pending and self.options.baseline.enabled:
+            try:
+                out.extend(self._score(pending))
+            except Exception:
+                log.exception("baseline_score_failed", detector=self.name, windows=len(pending))
         return out
 
     # --- state helpers -----------------------------------------------------------------------------------------
 
     def _agent(self, ctx: DetectContext, agent_id: str) -> dict[str, Any]:
-        return ctx.state.get(AGENT_NS, agent_id) or {
+        st = ctx.state.get(AGENT_NS, agent_id) or {
             "sent_to": {},  # peer -> last ts
             "heard_from": {},  # peer -> last ts
             "n": 0,  # messages sent
@@ -233,6 +168,9 @@ class CoordinationDetector:
             "fanout_quiet_until": 0.0,
             "tools_used": [],
         }
+        st.setdefault("deleg_in", {})  # conversation -> agents that delegated along it to reach this agent
+        st.setdefault("flagged_convs", [])
+        return st
 
     def _cap(self, peers: dict[str, float]) -> dict[str, float]:
         if len(peers) <= self.options.max_peers:
@@ -240,12 +178,17 @@ class CoordinationDetector:
         keep = sorted(peers.items(), key=lambda kv: kv[1])[-self.options.max_peers :]
         return dict(keep)
 
-    def _note_tool(self, event: AgentEvent, ctx: DetectContext) -> None:
+    def _note_tool(
+        self, event: AgentEvent, ctx: DetectContext, pending: list[tuple[str, dict[str, Any], tuple[float, ...]]]
+    ) -> None:
         st = self._agent(ctx, event.agent_id)
         tool = event.payload.tool  # type: ignore[union-attr]
         if tool not in st["tools_used"]:
             st["tools_used"] = [*st["tools_used"], tool][-64:]
-            ctx.state.set(AGENT_NS, event.agent_id, st)
+        if self.options.baseline.enabled:
+            w = self._window(st, event, pending)
+            w["tool_calls"] += 1
+        ctx.state.set(AGENT_NS, event.agent_id, st)
 
     def _receive(
         self,
@@ -253,7 +196,7 @@ class CoordinationDetector:
         agent_id: str,
         event: AgentEvent,
         text: str,
-        origin: dict[str, str],
+        origin: dict[str, Any],
         hashes: np.ndarray | None = None,
     ) -> None:
         """Remember a fingerprint of content ``agent_id`` took in (``hashes``: its fingerprint, if computed)."""
@@ -270,11 +213,88 @@ class CoordinationDetector:
         items.append({"h": packed, "t": threshold, "eid": str(event.event_id), "ts": event.ts.timestamp(), **origin})
         ctx.state.set(RECEIVED_NS, agent_id, items[-o.max_received :])
 
+    # --- windows (the baseline's features) ---------------------------------------------------------------------
+
+    def _window(
+        self, st: dict[str, Any], event: AgentEvent, pending: list[tuple[str, dict[str, Any], tuple[float, ...]]]
+    ) -> dict[str, Any]:
+        """The agent's open window at ``event``; a window past its end is closed, queued and replaced."""
+        now = event.ts.timestamp()
+        w = st.get("win")
+        if w is not None and now - w["start"] >= self.options.baseline.window_s:
+            if w["last"] is not None:
+                pending.append((event.agent_id, w, window_row(w)))
+            w = None
+        if w is None:
+            w = new_window(now)
+            st["win"] = w
+        w["last"] = {"eid": str(event.event_id), "task": event.task_id, "ts": now}
+        return w
+
+    def _score(self, pending: list[tuple[str, dict[str, Any], tuple[float, ...]]]) -> list[Finding]:
+        """Score queued windows; closed benign ones become history (which may refit the model)."""
+        b = self.baseline
+        found: list[Finding] = []
+        scored = b.score([row for _, _, row in pending])
+        for i, (agent_id, w, row) in enumerate(pending):
+            closed = w.get("closed", True)
+            hit = False
+            if scored is not None:
+                scores, flagged, novel, model = scored
+                if flagged[i] and not w["flagged"]:
+                    hit = True
+                    w["flagged"] = True
+                    w.get("_live", w)["flagged"] = True
+                    found.append(self._anomaly(agent_id, w, row, float(scores[i]), int(novel[i]), model))
+            if closed and not hit and not w["flagged"]:
+                b.learn(row)
+        return found
+
+    def _anomaly(
+        self, agent_id: str, w: dict[str, Any], row: tuple[float, ...], score: float, novel: int, model: FleetModel
+    ) -> Finding:
+        features = dict(zip(FEATURES, row, strict=True))
+        beyond = [k for k, v, m in zip(FEATURES, row, model.maxima, strict=True) if v > 2 * m + 1]
+        top = beyond or sorted(features, key=lambda k: -features[k])[:3]
+        reason = (
+            f"{novel} features far beyond the fleet's history"
+            if score < model.threshold
+            else f"score {score:.2f} >= {model.threshold:.2f}"
+        )
+        last = w["last"]["eid"]
+        return Finding.make(
+            detector=self.name,
+            rule="anomalous_coordination",
+            event=_Ref(w["last"], agent_id),
+            extra_event_ids=[uuid.UUID(e) for e in w["eids"] if e != last],
+            severity=self.options.anomaly_severity,
+            confidence=round(min(0.4 + max(score - model.threshold, 0.0) * 2 + 0.1 * novel, 0.8), 3),
+            summary=f"{agent_id}'s coordination in the last {self.options.baseline.window_s:g}s is unlike the "
+            f"fleet's baseline ({reason}; " + ", ".join(f"{k} {features[k]:g}" for k in top) + ")",
+            evidence={
+                "features": features,
+                "score": round(score, 4),
+                "threshold": round(model.threshold, 4),
+                "novel_features": beyond,
+                "history_max": dict(zip(FEATURES, model.maxima.tolist(), strict=True)),
+                "model_version": model.version,
+                "trained_rows": model.trained_rows,
+                "window_start": w["start"],
+            },
+            tags=_TAGS,
+        )
+
     # --- messages ----------------------------------------------------------------------------------------------
 
-    def on_message(self, event: MessageEvent, ctx: DetectContext) -> list[Finding]:
-        """All three rules for one message; then learn the edge and the recipient's receipt."""
+    def on_message(
+        self,
+        event: MessageEvent,
+        ctx: DetectContext,
+        pending: list[tuple[str, dict[str, Any], tuple[float, ...]]] | None = None,
+    ) -> list[Finding]:
+        """Every message rule for one message; then learn the edge, the recipient's receipt and the window."""
         o = self.options
+        pending = [] if pending is None else pending
         sender, recipient = event.agent_id, event.payload.to_agent
         now = event.ts.timestamp()
         st = self._agent(ctx, sender)
@@ -282,24 +302,94 @@ class CoordinationDetector:
         delegation = self._delegation(event, ctx, st)
         if delegation is not None:
             findings.append(delegation)
+        depth, deleg_findings = self._delegation_chain(event, ctx, st)
+        findings.extend(deleg_findings)
         never_sent = recipient not in st["sent_to"]
         hashes = fingerprint(event.payload.content, o.shingle_words, o.max_chars)
-        if never_sent and len(hashes) >= o.min_shingles and st["n"] >= o.relay_warmup_messages:
-            relay = self._relay(event, ctx, st, hashes, now)
-            if relay is not None:
-                findings.append(relay)
-        if never_sent and recipient not in st["heard_from"]:
+        receipt: dict[str, Any] = {"from": sender, "src": "agent"}
+        relayed = False
+        if len(hashes) >= o.min_shingles:
+            match = self._best_received(event, ctx, hashes, now)
+            if match is not None:
+                best, score, both = match
+                relayed = True
+                if never_sent and st["n"] >= o.relay_warmup_messages:
+                    relay = self._relay(event, st, best, score, now)
+                    if relay is not None:
+                        findings.append(relay)
+                if both >= o.chain_similarity and len(hashes) >= o.chain_min_shingles:
+                    fwd = [*best.get("fwd", []), sender][-16:]
+                    receipt.update(fwd=fwd, u=bool(best.get("u") or best.get("src", "agent") != "agent"))
+                    receipt["origin"] = best.get("origin") or best.get("from", "")
+                    chain = self._chain(event, st, best, fwd, receipt)
+                    if chain is not None:
+                        findings.append(chain)
+        new_peer = never_sent and recipient not in st["heard_from"]
+        if new_peer:
             fanout = self._fanout(event, st, now)
             if fanout is not None:
                 findings.append(fanout)
+        if o.baseline.enabled:
+            self._count_message(event, st, new_peer, depth, relayed, pending, bool(findings))
         st["sent_to"] = self._cap({**st["sent_to"], recipient: now})
         st["n"] += 1
         ctx.state.set(AGENT_NS, sender, st)
         peer = st if recipient == sender else self._agent(ctx, recipient)
         peer["heard_from"] = self._cap({**peer["heard_from"], sender: now})
         ctx.state.set(AGENT_NS, recipient, peer)
-        self._receive(ctx, recipient, event, event.payload.content, {"from": sender, "src": "agent"}, hashes)
+        self._receive(ctx, recipient, event, event.payload.content, receipt, hashes)
         return findings
+
+    def _count_message(
+        self,
+        event: MessageEvent,
+        st: dict[str, Any],
+        new_peer: bool,
+        depth: int,
+        relayed: bool,
+        pending: list[tuple[str, dict[str, Any], tuple[float, ...]]],
+        flagged: bool,
+    ) -> None:
+        w = self._window(st, event, pending)
+        now = event.ts.timestamp()
+        w["messages"] += 1
+        if event.payload.to_agent not in w["peers"]:
+            w["peers"] = [*w["peers"], event.payload.to_agent][-64:]
+        w["new_peers"] += int(new_peer)
+        w["delegation_depth"] = max(w["delegation_depth"], depth)
+        deleg = event.payload.delegation
+        w["tools_delegated"] += int(deleg is not None and bool(deleg.tool))
+        w["relays"] += int(relayed)
+        in_bucket, bursting = self.baseline.note_send(event.agent_id, now)
+        w["synchrony"] = max(w["synchrony"], bursting)
+        w["peak_rate"] = max(w["peak_rate"], in_bucket)
+        w["eids"] = [*w["eids"], str(event.event_id)][-8:]
+        w["flagged"] = w["flagged"] or flagged
+        if is_early(w["messages"], self.options.baseline.early_every) and not w["flagged"]:
+            pending.append((event.agent_id, {**w, "closed": False, "_live": w}, window_row(w)))
+
+    def _best_received(
+        self, event: MessageEvent, ctx: DetectContext, hashes: np.ndarray, now: float
+    ) -> tuple[dict[str, Any], float, float] | None:
+        """The sender's received item this message repeats: (item, containment, containment both ways)."""
+        o = self.options
+        recipient = event.payload.to_agent
+        items = [
+            i
+            for i in ctx.state.get(RECEIVED_NS, event.agent_id) or []
+            if i.get("from") != recipient and now - i["ts"] <= o.relay_window_s
+        ]
+        if not items:
+            return None
+        a, b = containments_both(hashes, items)
+        scores = np.maximum(a, b)
+        near = np.flatnonzero(scores >= o.similarity)
+        if not len(near):
+            return None
+        # content the agent also took in first-hand (its own fetch, its own mail) is not a hop of someone
+        # else's chain: prefer the shortest forwarding history, then the closest match
+        top = int(min(near, key=lambda i: (len(items[i].get("fwd", [])), -scores[i])))
+        return items[top], float(scores[top]), float(min(a[top], b[top]))
 
     def _delegation(self, event: MessageEvent, ctx: DetectContext, st: dict[str, Any]) -> Finding | None:
         deleg = event.payload.delegation
@@ -331,23 +421,88 @@ class CoordinationDetector:
             tags=["ASI03", "ASI07", "LLM06:2025", "AML.T0053"],
         )
 
+    def _delegation_chain(
+        self, event: MessageEvent, ctx: DetectContext, st: dict[str, Any]
+    ) -> tuple[int, list[Finding]]:
+        """Depth of this delegation in its conversation; ``collusion_loop`` / ``delegation_depth`` findings.
+
+        The chain rides along with the delegation: the recipient remembers which agents delegated, in order,
+        to reach it in this conversation, so a loop back to one of them is seen without a global graph.
+        """
+        deleg = event.payload.delegation
+        conv = event.payload.conversation_id
+        if deleg is None or not conv:
+            return 0, []
+        o = self.options
+        sender, recipient = event.agent_id, event.payload.to_agent
+        chain = [*st["deleg_in"].get(conv, {}).get("chain", []), sender]
+        asks = [*st["deleg_in"].get(conv, {}).get("asks", []), deleg.tool or deleg.task or ""]
+        out: list[Finding] = []
+        flagged = conv in st["flagged_convs"]
+        if recipient in chain and not flagged:
+            loop = chain[chain.index(recipient) :]
+            if len(set(loop)) >= 3:
+                flagged = True
+                out.append(
+                    self._chain_finding(
+                        event,
+                        "collusion_loop",
+                        o.loop_severity,
+                        0.8,
+                        f"delegations in conversation {conv} loop back to {recipient}: "
+                        + " -> ".join([*loop, recipient]),
+                        {"loop": [*loop, recipient], "requests": asks[-len(loop) :], "conversation_id": conv},
+                    )
+                )
+        if len(chain) >= o.max_delegation_depth and not flagged:
+            flagged = True
+            out.append(
+                self._chain_finding(
+                    event,
+                    "delegation_depth",
+                    o.depth_severity,
+                    0.6,
+                    f"delegation chain of {len(chain)} agents in conversation {conv}: " + " -> ".join(chain),
+                    {"chain": [*chain, recipient], "requests": asks, "conversation_id": conv},
+                )
+            )
+        if flagged and conv not in st["flagged_convs"]:
+            st["flagged_convs"] = [*st["flagged_convs"], conv][-32:]
+        peer = st if recipient == sender else self._agent(ctx, recipient)
+        deleg_in = dict(peer["deleg_in"])
+        deleg_in[conv] = {"chain": chain[-16:], "asks": asks[-16:]}
+        if flagged:
+            peer["flagged_convs"] = [*[c for c in peer["flagged_convs"] if c != conv], conv][-32:]
+        peer["deleg_in"] = dict(list(deleg_in.items())[-32:])
+        if peer is not st:
+            ctx.state.set(AGENT_NS, recipient, peer)
+        return len(chain), out
+
+    def _chain_finding(
+        self,
+        event: MessageEvent,
+        rule: str,
+        severity: SeverityName,
+        confidence: float,
+        summary: str,
+        ev: dict[str, Any],
+    ) -> Finding:
+        return Finding.make(
+            detector=self.name,
+            rule=rule,
+            event=event,
+            severity=severity,
+            confidence=confidence,
+            summary=summary,
+            evidence={"sender": event.agent_id, "recipient": event.payload.to_agent, **ev},
+            tags=["ASI03", "ASI07", "ASI08", "LLM06:2025"],
+        )
+
     def _relay(
-        self, event: MessageEvent, ctx: DetectContext, st: dict[str, Any], hashes: np.ndarray, now: float
+        self, event: MessageEvent, st: dict[str, Any], best: dict[str, Any], score: float, now: float
     ) -> Finding | None:
         o = self.options
         recipient = event.payload.to_agent
-        items = [
-            i
-            for i in ctx.state.get(RECEIVED_NS, event.agent_id) or []
-            if i.get("from") != recipient and now - i["ts"] <= o.relay_window_s
-        ]
-        if not items:
-            return None
-        scores = containments(hashes, items)
-        top = int(np.argmax(scores))
-        best, score = items[top], float(scores[top])
-        if score < o.similarity:
-            return None
         relays = [r for r in st["relays"] if now - r[0] <= o.relay_window_s]
         relays.append([now, best["eid"], recipient, str(event.event_id)])
         st["relays"] = relays[-64:]
@@ -380,6 +535,39 @@ class CoordinationDetector:
             extra_event_ids=[*earlier, best["eid"]],
         )
 
+    def _chain(
+        self, event: MessageEvent, st: dict[str, Any], best: dict[str, Any], fwd: list[str], receipt: dict[str, Any]
+    ) -> Finding | None:
+        """``relay_chain``: the same content passed on by ``chain_min_forwarders`` agents in a row."""
+        o = self.options
+        forwarders = list(dict.fromkeys(fwd))
+        if len(forwarders) < o.chain_min_forwarders or not receipt["u"]:
+            return None
+        key = f"chain:{best['eid']}"
+        if key in st["flagged_items"] or best.get("chain_flagged"):
+            return None
+        st["flagged_items"] = [*st["flagged_items"], key][-32:]
+        receipt["chain_flagged"] = True  # one finding per chain: the next hops do not repeat it
+        agents = [*forwarders, event.payload.to_agent]
+        return Finding.make(
+            detector=self.name,
+            rule="relay_chain",
+            event=event,
+            severity=o.chain_severity,
+            confidence=0.85,
+            summary=f"content from {receipt['origin'] or 'untrusted input'} passed on agent to agent: "
+            + " -> ".join(agents),
+            evidence={
+                "sender": event.agent_id,
+                "agents": agents,
+                "origin": receipt["origin"],
+                "received_event_id": best["eid"],
+                "snippet": event.payload.content[:200],
+            },
+            tags=[*_TAGS, "AML.T0051.001"],
+            extra_event_ids=[best["eid"]],
+        )
+
     def _fanout(self, event: MessageEvent, st: dict[str, Any], now: float) -> Finding | None:
         o = self.options
         if st["n"] < o.fanout_warmup_messages:
@@ -403,7 +591,7 @@ class CoordinationDetector:
         )
 
 
-def _origin(event: AgentEvent) -> dict[str, str]:
+def _origin(event: AgentEvent) -> dict[str, Any]:
     p: Any = event.payload
     if event.kind == "tool_result":
         return {"from": p.tool, "src": "tool"}

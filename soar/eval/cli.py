@@ -59,6 +59,11 @@ def eval_command(
     detectors: Path = typer.Option(None, help="detectors dir: rules/ and models/ (default: settings)"),
 ) -> None:
     """Score a labelled JSONL file with a detector and report precision, recall, ROC AUC, recall at 1% FPR."""
+    if detector == "coordination":  # per-scenario detection and false alarms: soar/eval/coordination.py
+        from soar.eval.coordination import eval_command as coordination_eval
+
+        coordination_eval(data, as_json, _config(detectors))
+        return
     from soar.eval.runner import TEXT_DETECTORS, evaluate
 
     if detector not in TEXT_DETECTORS:

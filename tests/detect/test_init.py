@@ -29,12 +29,12 @@ class _Broken:
         raise RuntimeError("boom")
 
 
-def test_init_registry_lists_the_three_families() -> None:
-    assert list(DETECTORS) == ["coordination", "injection", "memory"]
+def test_init_registry_lists_the_families() -> None:
+    assert list(DETECTORS) == ["coordination", "injection", "memory", "zerotrust"]
 
 
 def test_init_build_detectors_all_and_by_name(config: DetectConfig) -> None:
-    assert [d.name for d in build_detectors(config)] == ["coordination", "injection", "memory"]
+    assert [d.name for d in build_detectors(config)] == ["coordination", "injection", "memory", "zerotrust"]
     (only,) = build_detectors(config, ["memory"])
     assert only.name == "memory" and isinstance(only, Detector)
     with pytest.raises(KeyError, match="unknown detector 'nope'"):
