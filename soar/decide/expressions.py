@@ -94,7 +94,7 @@ def render(value: Any, context: dict[str, Any]) -> Any:
         if "{{" not in value:
             return value
         whole = TEMPLATE_RE.fullmatch(value.strip())
-        if whole is not None:
+        if whole is not None and "}}" not in whole.group(1):  # "{{ a }}: {{ b }}" is two holes, not one
             result = evaluate(whole.group(1).strip(), context)
             if isinstance(result, list | dict):
                 return orjson.loads(orjson.dumps(result, default=str))

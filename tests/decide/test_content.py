@@ -36,7 +36,8 @@ SAMPLES = {
     "Contain memory poisoning and roll memory back": "memory-poisoning.jsonl",
     "Contain anomalous agent coordination": "anomalous-coordination.jsonl",
     "Page on agent identity failure": "identity-failure.jsonl",
-    "Contain scope violation by delegation": "scope-violation.jsonl",
+    "Contain scope violation and credential misuse": "scope-violation.jsonl",
+    "Contain data leaving the fleet": "data-leak.jsonl",
     "Contain exfiltration attempt": "exfiltration-attempt.jsonl",
     "Contain activity while quarantined": "containment-breach.jsonl",
 }
