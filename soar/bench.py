@@ -32,6 +32,8 @@ from rich.console import Console
 from sqlalchemy import select
 
 from soar.config import get_settings
+from soar.decide.loader import load_playbooks
+from soar.decide.matcher import match
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
 from soar.detect import build_detectors
@@ -145,6 +147,21 @@ def mixed_events(agents: list[BenchAgent], n: int, seed: int = 7) -> list[Signed
     return out
 
 
+def marker_agents(partitions: int, prefix: str = "marker") -> list[BenchAgent]:
+    """One agent per partition, so a marker from each observes every partition's tail."""
+    markers: list[BenchAgent] = []
+    covered: set[int] = set()
+    for n in range(10_000):
+        if len(covered) == partitions:
+            break
+        m = BenchAgent(f"{prefix}-{n}", Ed25519PrivateKey.generate())
+        p = partition_for_key(m.agent_id.encode(), list(range(partitions)))
+        if p not in covered:
+            covered.add(p)
+            markers.append(m)
+    return markers
+
+
 def attack_event(agent: BenchAgent) -> Signed:
     """The demo's indirect injection: a fetched page hiding instructions."""
     return agent.sign(
@@ -166,7 +183,11 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def bench_core(agents: list[BenchAgent], events: list[Signed]) -> dict[str, Any]:
-    """The pure pipeline in this process: events/s and CPU microseconds per event per stage."""
+    """The pure pipeline in this process: events/s and CPU microseconds per event per stage.
+
+    Stage figures are process CPU time (verify includes its threads); the per-detector figures come from
+    ``run_detectors`` and are wall time.
+    """
     s = get_settings()
     directory = KeyDirectory()
     for a in agents:
@@ -175,13 +196,20 @@ def bench_core(agents: list[BenchAgent], events: list[Signed]) -> dict[str, Any]
     records = [RawRecord(e.raw, "bench", 0, i) for i, e in enumerate(events)]
     pipeline.process(records[:512])  # warm caches (RE2 automata) before timing
     pipeline.times.seconds.clear()
+    findings = []
     t0 = time.perf_counter()
     for i in range(0, len(records), 512):
-        pipeline.process(records[i : i + 512])
+        findings.extend(pipeline.process(records[i : i + 512]).findings)
     dt = time.perf_counter() - t0
+    pipeline.close()
+    playbooks = load_playbooks(s.playbooks_dir)
+    c0 = time.process_time()
+    for f in findings:  # decide: the playbook matcher (the responder's runs are measured by containment)
+        match(f, playbooks)
+    pipeline.times.add("decide", time.process_time() - c0)
     n = len(records)
     stages = {k: round(v / n * 1e6, 1) for k, v in sorted(pipeline.times.seconds.items())}
-    return {"core_events_per_s": round(n / dt), "core_us_per_event": stages}
+    return {"core_events_per_s": round(n / dt), "core_us_per_event": stages, "core_findings": len(findings)}
 
 
 async def _register(url: str, agents: list[BenchAgent]) -> None:
@@ -205,6 +233,44 @@ async def _wait_findings(consumer: AIOKafkaConsumer, wanted: set[str], timeout: 
     if wanted:
         raise TimeoutError(f"{len(wanted)} marker findings never arrived")
     return last
+
+
+async def tail_findings(consumer: AIOKafkaConsumer, topic: str, partitions: int) -> None:
+    """Point ``consumer`` at the end of every partition of the findings topic."""
+    parts = consumer.partitions_for_topic(topic) or range(partitions)
+    tps = [TopicPartition(topic, p) for p in parts]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+
+
+async def measure_throughput(
+    producer: AIOKafkaProducer,
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    load: list[Signed],
+    markers: list[BenchAgent],
+    worker_pids: list[int],
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Produce ``load`` then a marker attack per partition; the clock stops when every marker's finding is back.
+
+    ``consumer`` tails the findings topic (``tail_findings``). CPU is summed over ``worker_pids``.
+    """
+    cpu0 = sum(_cpu_seconds(pid) for pid in worker_pids)
+    t0 = time.perf_counter()
+    marker_events = [attack_event(m) for m in markers]
+    for e in [*load, *marker_events]:
+        await producer.send(topic, e.raw, key=e.agent_id.encode())
+    await producer.flush()
+    produced = time.perf_counter() - t0
+    t_end = await _wait_findings(consumer, {e.event_id for e in marker_events}, timeout=timeout)
+    cpu = sum(_cpu_seconds(pid) for pid in worker_pids) - cpu0
+    total = len(load) + len(marker_events)
+    return {
+        "events_per_s": round(total / (t_end - t0)),
+        "produce_events_per_s": round(total / produced),
+        "worker_cpu_us_per_event": round(cpu / total * 1e6, 1),
+    }
 
 
 async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[float], list[float]]:
@@ -257,16 +323,7 @@ async def _bench(
     receiver = await WebhookReceiver(settings.webhook_secret).start()
     services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
     agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
-    markers: list[BenchAgent] = []
-    covered: set[int] = set()
-    for n in range(10_000):  # one marker agent per partition, so every partition's tail is observed
-        if len(covered) == settings.partitions:
-            break
-        m = BenchAgent(f"marker-{n}", Ed25519PrivateKey.generate())
-        p = partition_for_key(m.agent_id.encode(), list(range(settings.partitions)))
-        if p not in covered:
-            covered.add(p)
-            markers.append(m)
+    markers = marker_agents(settings.partitions)
     n_attacks = max(1, int(seconds / attack_every))
     attackers = [BenchAgent(f"attacker-{i:03d}", Ed25519PrivateKey.generate()) for i in range(n_attacks)]
     say(f"signing {events} events ...")
@@ -282,25 +339,9 @@ async def _bench(
         await _register(settings.db_url, agents + markers + attackers)
         await producer.start()
         await consumer.start()
-        parts = [p for p in consumer.partitions_for_topic(topics.findings) or range(settings.partitions)]
-        tps = [TopicPartition(topics.findings, p) for p in parts]
-        consumer.assign(tps)
-        await consumer.seek_to_end(*tps)
-        worker_pid = services.procs["worker"].pid
-        cpu0 = _cpu_seconds(worker_pid)
-        t0 = time.perf_counter()
-        marker_events = [attack_event(m) for m in markers]
-        for e in [*load, *marker_events]:
-            await producer.send(topics.telemetry, e.raw, key=e.agent_id.encode())
-        marker_ids = {e.event_id for e in marker_events}
-        await producer.flush()
-        produced = time.perf_counter() - t0
-        t_end = await _wait_findings(consumer, marker_ids, timeout=300)
-        cpu = _cpu_seconds(worker_pid) - cpu0
-        total = events + len(markers)
-        result["events_per_s"] = round(total / (t_end - t0))
-        result["produce_events_per_s"] = round(total / produced)
-        result["worker_cpu_us_per_event"] = round(cpu / total * 1e6, 1)
+        await tail_findings(consumer, topics.findings, settings.partitions)
+        worker_pids = [services.procs["worker"].pid]
+        result.update(await measure_throughput(producer, consumer, topics.telemetry, load, markers, worker_pids))
         cpu_us = result["worker_cpu_us_per_event"]
         say(f"through one worker: {result['events_per_s']} events/s (worker CPU {cpu_us} us/event)")
 
