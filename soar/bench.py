@@ -177,6 +177,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc)."""
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
@@ -212,7 +213,8 @@ def bench_core(agents: list[BenchAgent], events: list[Signed]) -> dict[str, Any]
     return {"core_events_per_s": round(n / dt), "core_us_per_event": stages, "core_findings": len(findings)}
 
 
-async def _register(url: str, agents: list[BenchAgent]) -> None:
+async def register_agents(url: str, agents: list[BenchAgent]) -> None:
+    """Enrol the bench agents (their keys) in the store the workers read."""
     async with get_sessionmaker(url)() as session, session.begin():
         for a in agents:
             await register_agent(session, a.agent_id, a.public_b64, tools=TOOLS)
@@ -250,13 +252,18 @@ async def measure_throughput(
     load: list[Signed],
     markers: list[BenchAgent],
     worker_pids: list[int],
+    *,
+    broker_pid: int | None = None,
     timeout: float = 300.0,
 ) -> dict[str, Any]:
     """Produce ``load`` then a marker attack per partition; the clock stops when every marker's finding is back.
 
-    ``consumer`` tails the findings topic (``tail_findings``). CPU is summed over ``worker_pids``.
+    ``consumer`` tails the findings topic (``tail_findings``). Worker CPU is summed over ``worker_pids``;
+    the broker's and this process's (the load generator's) CPU are reported beside it.
     """
-    cpu0 = sum(_cpu_seconds(pid) for pid in worker_pids)
+    pids = {"worker": worker_pids, "broker": [broker_pid] if broker_pid else []}
+    cpu0 = {name: sum(_cpu_seconds(p) for p in ps) for name, ps in pids.items()}
+    own0 = time.process_time()
     t0 = time.perf_counter()
     marker_events = [attack_event(m) for m in markers]
     for e in [*load, *marker_events]:
@@ -264,13 +271,17 @@ async def measure_throughput(
     await producer.flush()
     produced = time.perf_counter() - t0
     t_end = await _wait_findings(consumer, {e.event_id for e in marker_events}, timeout=timeout)
-    cpu = sum(_cpu_seconds(pid) for pid in worker_pids) - cpu0
     total = len(load) + len(marker_events)
-    return {
+    out: dict[str, Any] = {
         "events_per_s": round(total / (t_end - t0)),
         "produce_events_per_s": round(total / produced),
-        "worker_cpu_us_per_event": round(cpu / total * 1e6, 1),
+        "loadgen_cpu_us_per_event": round((time.process_time() - own0) / total * 1e6, 1),
     }
+    for name, ps in pids.items():
+        if ps:
+            cpu = sum(_cpu_seconds(p) for p in ps) - cpu0[name]
+            out[f"{name}_cpu_us_per_event"] = round(cpu / total * 1e6, 1)
+    return out
 
 
 async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[float], list[float]]:
@@ -336,12 +347,17 @@ async def _bench(
     try:
         say("starting broker and one worker ...")
         await services.start(api=False)
-        await _register(settings.db_url, agents + markers + attackers)
+        await register_agents(settings.db_url, agents + markers + attackers)
         await producer.start()
         await consumer.start()
         await tail_findings(consumer, topics.findings, settings.partitions)
         worker_pids = [services.procs["worker"].pid]
-        result.update(await measure_throughput(producer, consumer, topics.telemetry, load, markers, worker_pids))
+        broker_pid = services.broker.proc.pid if services.broker and services.broker.proc else None
+        result.update(
+            await measure_throughput(
+                producer, consumer, topics.telemetry, load, markers, worker_pids, broker_pid=broker_pid
+            )
+        )
         cpu_us = result["worker_cpu_us_per_event"]
         say(f"through one worker: {result['events_per_s']} events/s (worker CPU {cpu_us} us/event)")
 
