@@ -5,7 +5,7 @@ Three measurements, all on this machine, with the shipped detectors and playbook
 1. **core**: the pure pipeline (ingest -> verify -> detect) in this process over pre-signed events, with
    CPU seconds per stage, so the next bottleneck is visible;
 2. **throughput**: the same events through the embedded broker and one ``soar worker`` process, produced
-   as fast as one aiokafka producer can; the clock stops when a marker attack on every partition (sent
+   as fast as one aiokafka producer can; the clock stops when a marker event on every partition (sent
    after the load) has come back as a finding, so every event before it has been processed;
 3. **containment**: attack events injected into steady background traffic; latency is from producing
    the attack event to the ``agent:quarantine`` step being recorded as succeeded in the store.
@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,6 +33,8 @@ from rich.console import Console
 from sqlalchemy import select
 
 from soar.config import get_settings
+from soar.decide.loader import load_playbooks
+from soar.decide.matcher import match
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
 from soar.detect import build_detectors
@@ -76,12 +79,12 @@ class BenchAgent:
         """Public key, base64url."""
         return public_key_b64(self.key.public_key())
 
-    def sign(self, kind: str, payload: dict[str, Any]) -> Signed:
-        """A signed event."""
+    def sign(self, kind: str, payload: dict[str, Any], ts: datetime | None = None) -> Signed:
+        """A signed event (dated now unless ``ts``)."""
         event_id = str(uuid.uuid4())
         obj = {
             "event_id": event_id,
-            "ts": utcnow().isoformat(),
+            "ts": (ts or utcnow()).isoformat(),
             "agent_id": self.agent_id,
             "task_id": "bench",
             "session_id": "bench",
@@ -145,6 +148,27 @@ def mixed_events(agents: list[BenchAgent], n: int, seed: int = 7) -> list[Signed
     return out
 
 
+def marker_agents(partitions: int, prefix: str = "marker") -> list[BenchAgent]:
+    """One agent per partition, so a marker from each observes every partition's tail."""
+    markers: list[BenchAgent] = []
+    covered: set[int] = set()
+    for n in range(10_000):
+        if len(covered) == partitions:
+            break
+        m = BenchAgent(f"{prefix}-{n}", Ed25519PrivateKey.generate())
+        p = partition_for_key(m.agent_id.encode(), list(range(partitions)))
+        if p not in covered:
+            covered.add(p)
+            markers.append(m)
+    return markers
+
+
+def marker_event(agent: BenchAgent) -> Signed:
+    """A heartbeat dated a day ahead: verify reports it as ``clock_skew``, a finding no playbook acts on,
+    so the end-of-load marker costs the responder nothing."""
+    return agent.sign("lifecycle", {"state": "heartbeat"}, ts=utcnow() + timedelta(days=1))
+
+
 def attack_event(agent: BenchAgent) -> Signed:
     """The demo's indirect injection: a fetched page hiding instructions."""
     return agent.sign(
@@ -159,14 +183,19 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
+def _cpu_seconds(pid: int, main_thread: bool = False) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc); or of its main thread only."""
+    with open(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_core(agents: list[BenchAgent], events: list[Signed]) -> dict[str, Any]:
-    """The pure pipeline in this process: events/s and CPU microseconds per event per stage."""
+    """The pure pipeline in this process: events/s and CPU microseconds per event per stage.
+
+    Stage figures are process CPU time (verify includes its threads); the per-detector figures come from
+    ``run_detectors`` and are wall time.
+    """
     s = get_settings()
     directory = KeyDirectory()
     for a in agents:
@@ -175,16 +204,32 @@ def bench_core(agents: list[BenchAgent], events: list[Signed]) -> dict[str, Any]
     records = [RawRecord(e.raw, "bench", 0, i) for i, e in enumerate(events)]
     pipeline.process(records[:512])  # warm caches (RE2 automata) before timing
     pipeline.times.seconds.clear()
-    t0 = time.perf_counter()
+    findings = []
+    t0, main0, all0 = time.perf_counter(), time.thread_time(), time.process_time()
     for i in range(0, len(records), 512):
-        pipeline.process(records[i : i + 512])
+        findings.extend(pipeline.process(records[i : i + 512]).findings)
     dt = time.perf_counter() - t0
+    main, total = time.thread_time() - main0, time.process_time() - all0
+    pipeline.close()
+    playbooks = load_playbooks(s.playbooks_dir)
+    c0 = time.process_time()
+    for f in findings:  # decide: the playbook matcher (the responder's runs are measured by containment)
+        match(f, playbooks)
+    pipeline.times.add("decide", time.process_time() - c0)
     n = len(records)
     stages = {k: round(v / n * 1e6, 1) for k, v in sorted(pipeline.times.seconds.items())}
-    return {"core_events_per_s": round(n / dt), "core_us_per_event": stages}
+    return {
+        "core_events_per_s": round(n / dt),
+        "core_us_per_event": stages,
+        # the calling thread's share, and the verify threads': one worker's ceiling on free cores is
+        # 10^6 / the larger of the two once their work overlaps
+        "core_thread_us_per_event": {"main": round(main / n * 1e6, 1), "verify": round((total - main) / n * 1e6, 1)},
+        "core_findings": len(findings),
+    }
 
 
-async def _register(url: str, agents: list[BenchAgent]) -> None:
+async def register_agents(url: str, agents: list[BenchAgent]) -> None:
+    """Enrol the bench agents (their keys) in the store the workers read."""
     async with get_sessionmaker(url)() as session, session.begin():
         for a in agents:
             await register_agent(session, a.agent_id, a.public_b64, tools=TOOLS)
@@ -205,6 +250,71 @@ async def _wait_findings(consumer: AIOKafkaConsumer, wanted: set[str], timeout: 
     if wanted:
         raise TimeoutError(f"{len(wanted)} marker findings never arrived")
     return last
+
+
+async def idle_cpu_ms_per_s(pids: list[int], seconds: float = 2.0) -> float:
+    """CPU milliseconds per second that ``pids`` spend with no load (polling, heartbeats, directory refresh)."""
+    cpu0, t0 = sum(_cpu_seconds(p) for p in pids), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return round((sum(_cpu_seconds(p) for p in pids) - cpu0) / (time.perf_counter() - t0) * 1000, 1)
+
+
+def marginal_us_per_event(row: dict[str, Any], idle_ms_per_s: float, workers: int = 1) -> float:
+    """Worker CPU per event with the idle cost over the run's duration taken out: the per-event cost that
+    extrapolates to higher rates (at 10k events/s the idle cost is a few microseconds per event)."""
+    idle_us = idle_ms_per_s * 1000 / row["events_per_s"]
+    return round(max(0.0, row["worker_cpu_us_per_event"] - idle_us), 1)
+
+
+async def tail_findings(consumer: AIOKafkaConsumer, topic: str, partitions: int) -> None:
+    """Point ``consumer`` at the end of every partition of the findings topic."""
+    parts = consumer.partitions_for_topic(topic) or range(partitions)
+    tps = [TopicPartition(topic, p) for p in parts]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+
+
+async def measure_throughput(
+    producer: AIOKafkaProducer,
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    load: list[Signed],
+    markers: list[BenchAgent],
+    worker_pids: list[int],
+    *,
+    broker_pid: int | None = None,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Produce ``load`` then a marker per partition; the clock stops when every marker's finding is back.
+
+    ``consumer`` tails the findings topic (``tail_findings``). Worker CPU is summed over ``worker_pids``;
+    the broker's and this process's (the load generator's) CPU are reported beside it.
+    """
+    pids = {"worker": worker_pids, "broker": [broker_pid] if broker_pid else []}
+    cpu0 = {name: sum(_cpu_seconds(p) for p in ps) for name, ps in pids.items()}
+    main0 = sum(_cpu_seconds(p, main_thread=True) for p in worker_pids)
+    own0 = time.process_time()
+    t0 = time.perf_counter()
+    marker_events = [marker_event(m) for m in markers]
+    for e in [*load, *marker_events]:
+        await producer.send(topic, e.raw, key=e.agent_id.encode())
+    await producer.flush()
+    produced = time.perf_counter() - t0
+    t_end = await _wait_findings(consumer, {e.event_id for e in marker_events}, timeout=timeout)
+    total = len(load) + len(marker_events)
+    out: dict[str, Any] = {
+        "events_per_s": round(total / (t_end - t0)),
+        "produce_events_per_s": round(total / produced),
+        "loadgen_cpu_us_per_event": round((time.process_time() - own0) / total * 1e6, 1),
+    }
+    for name, ps in pids.items():
+        if ps:
+            cpu = sum(_cpu_seconds(p) for p in ps) - cpu0[name]
+            out[f"{name}_cpu_us_per_event"] = round(cpu / total * 1e6, 1)
+    # the event loop's thread: with the signature checks on other threads, this bounds one worker on free cores
+    main = sum(_cpu_seconds(p, main_thread=True) for p in worker_pids) - main0
+    out["worker_main_thread_cpu_us_per_event"] = round(main / total * 1e6, 1)
+    return out
 
 
 async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[float], list[float]]:
@@ -257,16 +367,7 @@ async def _bench(
     receiver = await WebhookReceiver(settings.webhook_secret).start()
     services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
     agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
-    markers: list[BenchAgent] = []
-    covered: set[int] = set()
-    for n in range(10_000):  # one marker agent per partition, so every partition's tail is observed
-        if len(covered) == settings.partitions:
-            break
-        m = BenchAgent(f"marker-{n}", Ed25519PrivateKey.generate())
-        p = partition_for_key(m.agent_id.encode(), list(range(settings.partitions)))
-        if p not in covered:
-            covered.add(p)
-            markers.append(m)
+    markers = marker_agents(settings.partitions)
     n_attacks = max(1, int(seconds / attack_every))
     attackers = [BenchAgent(f"attacker-{i:03d}", Ed25519PrivateKey.generate()) for i in range(n_attacks)]
     say(f"signing {events} events ...")
@@ -279,30 +380,25 @@ async def _bench(
     try:
         say("starting broker and one worker ...")
         await services.start(api=False)
-        await _register(settings.db_url, agents + markers + attackers)
+        await register_agents(settings.db_url, agents + markers + attackers)
         await producer.start()
         await consumer.start()
-        parts = [p for p in consumer.partitions_for_topic(topics.findings) or range(settings.partitions)]
-        tps = [TopicPartition(topics.findings, p) for p in parts]
-        consumer.assign(tps)
-        await consumer.seek_to_end(*tps)
-        worker_pid = services.procs["worker"].pid
-        cpu0 = _cpu_seconds(worker_pid)
-        t0 = time.perf_counter()
-        marker_events = [attack_event(m) for m in markers]
-        for e in [*load, *marker_events]:
-            await producer.send(topics.telemetry, e.raw, key=e.agent_id.encode())
-        marker_ids = {e.event_id for e in marker_events}
-        await producer.flush()
-        produced = time.perf_counter() - t0
-        t_end = await _wait_findings(consumer, marker_ids, timeout=300)
-        cpu = _cpu_seconds(worker_pid) - cpu0
-        total = events + len(markers)
-        result["events_per_s"] = round(total / (t_end - t0))
-        result["produce_events_per_s"] = round(total / produced)
-        result["worker_cpu_us_per_event"] = round(cpu / total * 1e6, 1)
+        await tail_findings(consumer, topics.findings, settings.partitions)
+        worker_pids = [services.procs["worker"].pid]
+        idle = await idle_cpu_ms_per_s(worker_pids)
+        broker_pid = services.broker.proc.pid if services.broker and services.broker.proc else None
+        result.update(
+            await measure_throughput(
+                producer, consumer, topics.telemetry, load, markers, worker_pids, broker_pid=broker_pid
+            )
+        )
+        result["worker_idle_cpu_ms_per_s"] = idle
+        result["worker_marginal_cpu_us_per_event"] = marginal_us_per_event(result, idle)
         cpu_us = result["worker_cpu_us_per_event"]
-        say(f"through one worker: {result['events_per_s']} events/s (worker CPU {cpu_us} us/event)")
+        say(
+            f"through one worker: {result['events_per_s']} events/s (worker CPU {cpu_us} us/event; "
+            f"{result['worker_marginal_cpu_us_per_event']} without its idle {idle} ms/s)"
+        )
 
         say(f"containment: {n_attacks} attacks into {rate:.0f} events/s of background traffic for {seconds:.0f}s ...")
         await asyncio.sleep(2.0)  # let the marker playbooks finish

@@ -207,6 +207,22 @@ def bench_pipeline(
         sys.stdout.write(json.dumps(result) + "\n")
 
 
+@bench_cli.command("scale")
+def bench_scale_cmd(
+    workers: str = typer.Option("1,2,4", help="worker counts to measure, comma separated"),
+    partitions: int = typer.Option(8, help="partitions of the telemetry and findings topics"),
+    events: int = typer.Option(20000, help="events per worker count"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Events/s and CPU per event with 1, 2, 4 ... workers in one group, and what the cores allow."""
+    from soar.bench_scale import bench_scale
+
+    counts = [int(w) for w in workers.split(",") if w.strip()]
+    result = bench_scale(workers=counts, partitions=partitions, events=events, console=None if as_json else console)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+
+
 @bench_cli.command("authorize")
 def bench_authorize_cmd(
     http: bool = typer.Option(False, "--http", help="over HTTP against a separate `soar api` process"),

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = 20
     batch_max: int = 512
     batch_within_s: float = 0.005
+    verify_threads: int = Field(default=2, ge=1, description="threads checking a batch's signatures (no GIL)")
     session_timeout_s: float = 10.0
     heartbeat_s: float = 1.0
     worker_web_port: int = 0  # 0: no faust web server

@@ -58,3 +58,34 @@ def test_pipeline_redelivered_record_is_not_a_replay() -> None:
     p.process([_rec(raw, 7)])
     again = p.process([_rec(raw, 7)])
     assert not again.findings and len(again.events) == 1
+
+
+def test_pipeline_checks_every_signature_on_its_threads() -> None:
+    """A batch large enough to split across the verify threads: each tampered event is still caught."""
+    p = _pipeline()
+    assert p.settings.verify_threads > 1
+    batch = []
+    tampered: set[str] = set()
+    for i in range(200):
+        obj = A.event("input", {"source": "user", "content": f"message {i}"})
+        if i % 37 == 5:
+            obj["payload"]["content"] = "tampered"
+            tampered.add(obj["event_id"])
+        batch.append(_rec(orjson.dumps(obj), i))
+    out = p.process(batch)
+    p.close()
+    bad = {str(f.event_ids[0]) for f in out.findings if f.rule == "bad_signature"}
+    assert bad == tampered and len(out.events) == 200 - len(tampered)
+    assert p._pool is None  # closed
+
+
+def test_pipeline_one_thread_and_many_agree() -> None:
+    batch = [_rec(A.raw("input", {"source": "user", "content": f"m{i}"}), i) for i in range(100)]
+    forged = TestAgent("web-1").event("input", {"source": "user", "content": "forged"})  # another key, A's kid
+    forged["kid"] = A.kid
+    batch[40] = _rec(orjson.dumps(forged), 40)
+    base = _pipeline()
+    one = Pipeline(base.detectors, base.directory, MemoryState(), Settings(verify_threads=1)).process(batch)
+    many = _pipeline().process(batch)
+    assert [(f.rule, f.event_ids) for f in one.findings] == [(f.rule, f.event_ids) for f in many.findings]
+    assert [f.rule for f in one.findings] == ["bad_signature"] and len(one.events) == len(many.events) == 99

@@ -106,7 +106,8 @@ def decode(record: RawRecord, *, max_bytes: int, max_depth: int) -> Ingested:
         raise IngestError("invalid_json", str(e)[:200]) from e
     if not isinstance(obj, dict):
         raise IngestError("not_an_object", f"top-level JSON is {type(obj).__name__}")
-    if _depth_exceeds(obj, max_depth):
+    # each level opens a bracket, so fewer brackets than the limit (in strings too) cannot be too deep
+    if raw.count(b"{") + raw.count(b"[") > max_depth and _depth_exceeds(obj, max_depth):
         raise IngestError("too_deep", f"nesting deeper than {max_depth}")
     try:
         event = EVENT_ADAPTER.validate_python(obj)

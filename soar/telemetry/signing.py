@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import orjson
@@ -19,12 +21,14 @@ from nacl import bindings as nacl_bindings
 from nacl.exceptions import BadSignatureError
 
 _OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+_MIN_CHUNK = 16  # below this a thread hand-off costs more than the signature checks it moves
 
 
 def canonical_bytes(obj: dict[str, Any]) -> bytes:
     """Canonical JSON of ``obj`` without its ``sig`` key."""
     if "sig" in obj:
-        obj = {k: v for k, v in obj.items() if k != "sig"}
+        obj = dict(obj)  # a C-level copy: cheaper than a comprehension on the per-event path
+        del obj["sig"]
     return orjson.dumps(obj, option=_OPTS)
 
 
@@ -80,6 +84,28 @@ def verify_bytes(canonical: bytes, sig: str, public_key: Ed25519PublicKey | byte
     except (BadSignatureError, ValueError, TypeError):
         return False
     return True
+
+
+def verify_many(jobs: Sequence[tuple[bytes, str, bytes]], pool: Executor | None = None, shares: int = 1) -> list[bool]:
+    """``verify_bytes`` over ``(canonical, sig, raw public key)`` jobs, in order, in up to ``shares`` parts.
+
+    libsodium runs without the GIL (PyNaCl calls it through cffi), so with a pool the signature checks of
+    one batch use every core: the calling thread checks the first part, ``pool`` the others. Every job is
+    checked either way.
+    """
+    shares = min(shares, len(jobs) // _MIN_CHUNK)
+    if pool is None or shares < 2:
+        return _verify_chunk(jobs)
+    size = -(-len(jobs) // shares)
+    futures = [pool.submit(_verify_chunk, jobs[i : i + size]) for i in range(size, len(jobs), size)]
+    out = _verify_chunk(jobs[:size])
+    for fut in futures:
+        out.extend(fut.result())
+    return out
+
+
+def _verify_chunk(jobs: Sequence[tuple[bytes, str, bytes]]) -> list[bool]:
+    return [verify_bytes(c, s, k) for c, s, k in jobs]
 
 
 def value_hash(value: str) -> str:

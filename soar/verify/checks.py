@@ -46,8 +46,29 @@ class Verdict:
     reject_reason: str | None = None  # dead-letter the event with this reason
 
 
-def verify(item: Ingested, directory: KeyDirectory, *, tier: Tier, max_skew_s: float) -> Verdict:
-    """Check one event's identity; see the module docstring for the findings it can make."""
+def signature_job(item: Ingested, directory: KeyDirectory) -> tuple[bytes, str, bytes] | None:
+    """``(canonical, sig, public key)`` when ``verify`` would check this event's signature, else None.
+
+    The pipeline checks a batch's signatures together (``verify_many``, on several threads) and passes
+    each result to ``verify`` as ``signature_ok``.
+    """
+    ev = item.event
+    if not ev.sig or not ev.kid:
+        return None
+    entry = directory.keys.get(ev.kid)
+    if entry is None or entry[0] != ev.agent_id:
+        return None
+    return item.canonical, ev.sig, entry[1]
+
+
+def verify(
+    item: Ingested, directory: KeyDirectory, *, tier: Tier, max_skew_s: float, signature_ok: bool | None = None
+) -> Verdict:
+    """Check one event's identity; see the module docstring for the findings it can make.
+
+    ``signature_ok`` is the result of checking ``signature_job(item, directory)`` when the caller has
+    already done so; without it the signature is checked here.
+    """
     ev = item.event
     findings: list[Finding] = []
 
@@ -89,7 +110,7 @@ def verify(item: Ingested, directory: KeyDirectory, *, tier: Tier, max_skew_s: f
                 key_owner=owner,
             )
             return Verdict(False, findings)
-        if not verify_bytes(item.canonical, ev.sig, key):
+        if not (verify_bytes(item.canonical, ev.sig, key) if signature_ok is None else signature_ok):
             finding("bad_signature", Severity.CRITICAL, 1.0, f"bad signature on {ev.kind} event from {ev.agent_id}")
             return Verdict(False, findings)
 

@@ -47,3 +47,23 @@ def test_findings_id_and_ocsf() -> None:
     assert f.severity is Severity.HIGH and f.model_dump(mode="json")["severity"] == "high"
     ocsf = f.to_ocsf()
     assert ocsf["class_uid"] == 2004 and ocsf["severity_id"] == 4
+
+
+def test_verify_many_matches_verify_bytes_on_a_pool() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from soar.telemetry.signing import b64u, raw_public_key, verify_bytes, verify_many
+
+    key = Ed25519PrivateKey.generate()
+    pub = raw_public_key(key.public_key())
+    jobs = []
+    for i in range(100):
+        msg = f"event {i}".encode()
+        sig = b64u(key.sign(msg))
+        jobs.append((msg if i % 9 else msg + b"x", sig if i % 13 else "AAAA", pub))
+    with ThreadPoolExecutor(2) as pool:
+        threaded = verify_many(jobs, pool, shares=3)
+    assert threaded == verify_many(jobs) == [verify_bytes(c, s, k) for c, s, k in jobs]
+    assert threaded.count(False) == len([i for i in range(100) if i % 9 == 0 or i % 13 == 0])
