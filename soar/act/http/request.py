@@ -33,11 +33,14 @@ def allowed_hosts() -> set[str]:
 
 def host_allowed(url: str, allowed: set[str]) -> bool:
     """Is the URL's host (or host:port) on the allow-list? Only http(s) URLs without user info qualify."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            return False
+        host = parts.hostname.lower()
+        return host in allowed or (parts.port is not None and f"{host}:{parts.port}" in allowed)
+    except ValueError:  # "[::1", port 99999: not a URL we call
         return False
-    host = parts.hostname.lower()
-    return host in allowed or (parts.port is not None and f"{host}:{parts.port}" in allowed)
 
 
 class HttpRequestAction(Action):
