@@ -1,0 +1,3 @@
+"""Fixtures: a real local webhook receiver (shared with tests/notify)."""
+
+from tests.notify.receiver import receiver  # noqa: F401
