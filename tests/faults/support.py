@@ -211,7 +211,7 @@ class StoreReport:
     recorded: Counter[str]  # finding id -> times it appears in ``findings.recorded`` audit entries
     runs: list[PlaybookRunRecord]
     steps: list[StepRunRecord]
-    order: dict[str, list[str]]  # agent -> event ids of its findings, in the order they were recorded
+    order: dict[str, list[str]]  # agent -> event ids of its injection findings, in the order they were recorded
 
 
 async def store_report(db_url: str) -> StoreReport:
@@ -236,7 +236,10 @@ async def store_report(db_url: str) -> StoreReport:
         for fid in e.data.get("finding_ids", []):
             recorded[fid] += 1
             f = findings.get(fid)
-            if f is not None:
+            # the order check covers the attack findings, one per event whatever happens; identity findings
+            # (activity while quarantined) depend on when the worker learnt of a quarantine, and a batch a killed
+            # worker left uncommitted is verified again later, so they may legitimately come late
+            if f is not None and f.detector == "injection":
                 order[f.agent_id].append(str(f.event_ids[0]))
     return StoreReport(recorded, runs, steps, order)
 
