@@ -108,7 +108,7 @@ def test_escaped_control_characters_and_unicode_are_valid_content() -> None:
         assert e.reason in REASONS
 
 
-@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["severity", "confidence", "event_ids", "agent_id", "finding_id"]), json_values))
 def test_fuzz_findings_topic_values_parse_or_raise_value_error(fields: dict) -> None:
     """The responder drops a finding it cannot parse (ValueError); any other exception would fail its batch forever."""
