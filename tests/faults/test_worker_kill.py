@@ -33,21 +33,22 @@ from tests.helpers import TestAgent
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
+@pytest.mark.parametrize("backend_url", ["postgres", "sqlite"], indirect=True)
 async def test_sigkill_one_of_two_workers_loses_and_doubles_nothing(
-    postgres_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
+    backend_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
 ) -> None:
     agents = [TestAgent(f"kill-agent-{i}") for i in range(12)]
-    await enroll(postgres_url, agents)
+    await enroll(backend_url, agents)
     receiver = await WebhookReceiver(WEBHOOK_SECRET).start()
     group = f"faults-kill-{uuid.uuid4().hex[:6]}"
     hook = f"{receiver.url}/oncall"
     victim = await start_worker(
-        worker_settings(tmp_path, "victim", postgres_url, broker.bootstrap, topics, group),
+        worker_settings(tmp_path, "victim", backend_url, broker.bootstrap, topics, group),
         tmp_path / "logs-victim",
         hook,
     )
     survivor = await start_worker(
-        worker_settings(tmp_path, "survivor", postgres_url, broker.bootstrap, topics, group),
+        worker_settings(tmp_path, "survivor", backend_url, broker.bootstrap, topics, group),
         tmp_path / "logs-survivor",
         hook,
     )
@@ -61,7 +62,7 @@ async def test_sigkill_one_of_two_workers_loses_and_doubles_nothing(
             for a in agents:
                 await stream.send(producer, topics.telemetry, a, attack=(i % 2 == 0))
             if i == 5:
-                await wait_until(lambda: _some_found(postgres_url, stream), 60, "findings before the kill")
+                await wait_until(lambda: _some_found(backend_url, stream), 60, "findings before the kill")
                 proc = victim.procs["worker"]
                 os.killpg(proc.pid, signal.SIGKILL)  # no shutdown, no commit: its in-flight batches are redelivered
                 proc.wait(10)
@@ -69,10 +70,10 @@ async def test_sigkill_one_of_two_workers_loses_and_doubles_nothing(
             await asyncio.sleep(0.4)
         assert killed
 
-        await wait_until(lambda: all_attacks_answered(postgres_url, stream), 240, "every attack answered")
+        await wait_until(lambda: all_attacks_answered(backend_url, stream), 240, "every attack answered")
         await asyncio.sleep(3)
-        report = await store_report(postgres_url)
-        assert_nothing_lost_or_doubled(report, stream, await attack_findings(postgres_url, stream))
+        report = await store_report(backend_url)
+        assert_nothing_lost_or_doubled(report, stream, await attack_findings(backend_url, stream))
 
         # one page per dedup key; a page in flight at the kill may be re-sent, with the same key (receivers dedupe)
         keys = Counter(d.headers.get("idempotency-key") for d in receiver.deliveries)
