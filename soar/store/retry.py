@@ -14,12 +14,13 @@ as an exception. ``StoreFaults`` counts connection-level errors on the engine it
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
 from sqlalchemy import event, text
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -46,7 +47,7 @@ def is_store_fault(exc: BaseException) -> bool:
 class StoreFaults:
     """Counts connection-level errors on one engine, including those a caller caught and logged."""
 
-    _by_engine: dict[int, StoreFaults] = {}
+    _by_engine: weakref.WeakKeyDictionary[Engine, StoreFaults] = weakref.WeakKeyDictionary()
 
     def __init__(self) -> None:
         self.count = 0
@@ -54,10 +55,10 @@ class StoreFaults:
     @classmethod
     def of(cls, engine: AsyncEngine) -> StoreFaults:
         """The counter of ``engine`` (listens once per engine)."""
-        key = id(engine.sync_engine)
+        key = engine.sync_engine
         if key not in cls._by_engine:
             faults = cls._by_engine[key] = cls()
-            event.listen(engine.sync_engine, "handle_error", faults._on_error)
+            event.listen(key, "handle_error", faults._on_error)
         return cls._by_engine[key]
 
     def _on_error(self, ctx: ExceptionContext) -> None:
