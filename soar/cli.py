@@ -234,3 +234,18 @@ def bench_authorize_cmd(
     from soar.identity.bench import bench_authorize
 
     bench_authorize(http, as_json, rate=rate or None, seconds=seconds)
+
+
+@bench_cli.command("flood")
+def bench_flood_cmd(
+    events: int = typer.Option(100_000, help="events in the flood phase (good and hostile)"),
+    big: int = typer.Option(5, help="how many of the hostile events are 10 MB payloads"),
+    good_fraction: float = typer.Option(0.5, help="share of good signed events in the flood"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Good events/s with and without a flood of hostile events, dead letters by reason, worker peak RSS."""
+    from soar.bench_flood import bench_flood
+
+    result = bench_flood(events=events, big=big, good_fraction=good_fraction, console=None if as_json else console)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 
 from soar.config import Settings
 from soar.detect.base import MemoryState
@@ -87,13 +88,22 @@ class FastWorker:
                 await handle(messages)
             except Exception:  # a failed batch is retried from the last commit, never silently skipped
                 log.exception("batch failed; seeking back to the last committed offsets")
-                for tp in batches:
-                    committed = await consumer.committed(tp)
-                    consumer.seek(tp, committed if committed is not None else 0)
+                try:
+                    for tp in batches:
+                        committed = await consumer.committed(tp)
+                        consumer.seek(tp, committed if committed is not None else 0)
+                except KafkaError as e:  # revoked meanwhile: the new owner starts from the last commit
+                    log.warning("cannot seek back", error=str(e)[:300])
                 await asyncio.sleep(1.0)
                 continue
             await self.producer.flush()
-            await consumer.commit()
+            try:
+                await consumer.commit()
+            except KafkaError as e:
+                # The group rebalanced under us (a restarted broker forgot it, or a slow batch overran the poll
+                # interval): the batch is delivered again to the partitions' owner, and findings, runs and steps
+                # are idempotent. Dying here would turn a broker restart into a worker outage.
+                log.warning("offset commit failed; the batch will be delivered again", error=str(e)[:300])
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT."""

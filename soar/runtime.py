@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import structlog
 from prometheus_client import Counter, Histogram
+from sqlalchemy import select
 
 from soar.config import Settings
 from soar.decide.engine import Responder
@@ -24,6 +25,8 @@ from soar.memory.reads import LedgerReads
 from soar.memory.restoration import RestorationRecorder
 from soar.notify import Notifiers
 from soar.pipeline import BatchResult, Pipeline
+from soar.store.models import PlaybookRunRecord
+from soar.store.retry import StoreRetry
 from soar.store.session import get_sessionmaker
 from soar.telemetry.control import ControlCommand
 from soar.telemetry.findings import Finding
@@ -47,6 +50,7 @@ class WorkerRuntime:
     def __init__(self, settings: Settings, state: StateStore) -> None:
         self.settings = settings
         self.sessionmaker = get_sessionmaker(settings.db_url)
+        self.store_retry = StoreRetry(self.sessionmaker)  # a database outage delays work; it never drops it
         self.directory = KeyDirectory()
         detectors = build_detectors(DetectConfig(detectors_dir=settings.detectors_dir))
         self.pipeline = Pipeline(detectors, self.directory, state, settings)
@@ -102,13 +106,14 @@ class WorkerRuntime:
         """Run one batch through the pipeline; record memory writes, then emit findings and dead letters."""
         t0 = time.perf_counter()
         parsed, dead_letters = self.pipeline.ingest(records)
-        await self.learn_unknown_keys(item.event.kid for item in parsed)
-        await self.ledger_reads.prime(parsed)  # Advanced/Optimized: reads are checked against the ledger
+        kids = [item.event.kid for item in parsed]
+        await self.store_retry.run(lambda: self.learn_unknown_keys(kids), "learn keys")
+        # Advanced/Optimized: reads are checked against the ledger
+        await self.store_retry.run(lambda: self.ledger_reads.prime(parsed), "ledger reads")
         result = self.pipeline.analyse(parsed, dead_letters)
         if result.memory_writes:
             # The ledger must hold a write before any finding about it reaches the responder (rollback reads it).
-            async with self.sessionmaker() as session, session.begin():
-                await record_writes(session, result.memory_writes)
+            await self.store_retry.run(lambda: self._record_writes(result.memory_writes), "memory ledger")
         await self.restorations.record(result.events)  # restore confirmations -> the memory:rollback step
         for f in result.findings:
             FINDINGS.labels(f.detector, f.rule).inc()
@@ -120,6 +125,10 @@ class WorkerRuntime:
         BATCH_SECONDS.observe(time.perf_counter() - t0)
         return result
 
+    async def _record_writes(self, writes: Sequence) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await record_writes(session, writes)
+
     async def handle_findings(self, raw: Sequence[bytes]) -> None:
         """Decode findings from the findings topic and run playbooks for them."""
         assert self.responder is not None, "start_responder() first"
@@ -130,4 +139,20 @@ class WorkerRuntime:
             except ValueError as e:  # a finding we wrote ourselves should always parse; keep going if not
                 log.error("bad finding on findings topic", error=str(e)[:200])
         if findings:
-            await self.responder.handle(findings)
+            await self.store_retry.run(lambda: self._respond(findings), "respond")
+
+    async def _respond(self, findings: list[Finding]) -> None:
+        """One attempt at a batch: store and respond, then finish this batch's runs an earlier attempt (or a
+        killed worker, whose uncommitted batch this is) left ``running``. Safe to repeat: stored findings and
+        started runs are skipped, finished steps are not run again."""
+        assert self.responder is not None
+        await self.responder.handle(findings)
+        ids = [str(f.finding_id) for f in findings]
+        async with self.sessionmaker() as session:
+            q = select(PlaybookRunRecord.run_id).where(
+                PlaybookRunRecord.finding_id.in_(ids), PlaybookRunRecord.status == "running"
+            )
+            unfinished = list((await session.execute(q.order_by(PlaybookRunRecord.started_at))).scalars())
+        for run_id in unfinished:
+            log.info("finishing a run left running", run_id=run_id)
+            await self.responder.execute(run_id)

@@ -18,6 +18,11 @@ import orjson
 from soar.telemetry.findings import Finding
 
 TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+#: CEL has no loops, but nested comprehension macros multiply: six nested ``map`` over a 10-item literal take
+#: seconds, seven minutes (tests/decide/test_fuzz_expressions.py). Content needs none today; allow two.
+COMPREHENSION_RE = re.compile(r"\.\s*(?:map|filter|all|exists|exists_one)\s*\(")
+MAX_COMPREHENSIONS = 2
+MAX_EXPRESSION_CHARS = 4096
 
 
 class ExpressionError(ValueError):
@@ -29,10 +34,14 @@ def compile_expression(source: str) -> Any:
     """Compile a CEL expression (cached); raises ExpressionError on a syntax error."""
     if not source.strip():
         raise ExpressionError("empty expression")
+    if len(source) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
+    if len(COMPREHENSION_RE.findall(source)) > MAX_COMPREHENSIONS:
+        raise ExpressionError(f"more than {MAX_COMPREHENSIONS} comprehensions (map/filter/all/exists/exists_one)")
     try:
         return cel.compile(source)
-    except (ValueError, TypeError, RuntimeError) as e:
-        raise ExpressionError(str(e).splitlines()[0]) from e
+    except Exception as e:  # the binding raises several types; callers only ever see ExpressionError
+        raise ExpressionError((str(e).splitlines() or [type(e).__name__])[0]) from e
 
 
 def evaluate(source: str, context: dict[str, Any]) -> Any:
@@ -40,7 +49,7 @@ def evaluate(source: str, context: dict[str, Any]) -> Any:
     program = compile_expression(source)
     try:
         return program.execute(context)
-    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+    except Exception as e:  # KeyError, TypeError, ZeroDivisionError, OverflowError...: all mean "cannot evaluate"
         raise ExpressionError(f"{source!r}: {type(e).__name__}: {e}") from e
 
 

@@ -15,6 +15,8 @@ from soar.decide.spec import PlaybookSpec, StepSpec
 from soar.errors import ContentError, ContentErrors
 
 Path_ = tuple[str | int, ...]
+#: a playbook file is small; aliases may not expand it past this many nodes ("billion laughs")
+MAX_NODES = 100_000
 
 
 def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
@@ -29,6 +31,20 @@ def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
             _lines(item, (*path, i), out)
 
 
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes in the document once aliases are expanded (memoised per node, so it costs one pass)."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a recursive alias counts once
+    n = 1
+    if isinstance(node, yaml.MappingNode):
+        n += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        n += sum(_expanded_size(v, memo) for v in node.value)
+    memo[id(node)] = n
+    return n
+
+
 def parse_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
     """``yaml.safe_load`` plus a map from key path to 1-based line."""
     loader = yaml.SafeLoader(text)
@@ -36,6 +52,8 @@ def parse_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        if _expanded_size(node, {}) > MAX_NODES:
+            raise yaml.YAMLError(f"the document expands to more than {MAX_NODES} nodes (nested aliases?)")
         data = loader.construct_document(node)
     finally:
         loader.dispose()
@@ -145,6 +163,13 @@ def _reported_by_parts(loc: tuple[Any, ...], msg: str) -> bool:
 def load_file(path: Path | str) -> tuple[list[PlaybookSpec], list[ContentError]]:
     """Load one playbook file; returns the valid playbooks and every error found."""
     path = Path(path)
+    try:
+        return _load_file(path)
+    except RecursionError:  # PyYAML's composer and the validators recurse; hostile nesting stops here
+        return [], [ContentError("nesting too deep", source=f"{path}:1")]
+
+
+def _load_file(path: Path) -> tuple[list[PlaybookSpec], list[ContentError]]:
     col = _Collector(path, {})
     try:
         data, col.lines = parse_yaml(path.read_text(encoding="utf-8"))

@@ -33,7 +33,10 @@ class Severity(IntEnum):
                 return cls[value.upper()]
             except KeyError:
                 raise ValueError(f"unknown severity {value!r}; known: {', '.join(s.label for s in cls)}") from None
-        return cls(int(value))
+        try:
+            return cls(int(value))
+        except (TypeError, ValueError, OverflowError):  # None, a list, inf...: a validation error, not a crash
+            raise ValueError(f"unknown severity {value!r}; known: {', '.join(s.label for s in cls)}") from None
 
     @property
     def label(self) -> str:

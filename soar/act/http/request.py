@@ -33,11 +33,16 @@ def allowed_hosts() -> set[str]:
 
 def host_allowed(url: str, allowed: set[str]) -> bool:
     """Is the URL's host (or host:port) on the allow-list? Only http(s) URLs without user info qualify."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return False  # urlsplit drops tabs and newlines that the HTTP client may read differently
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            return False
+        host, port = parts.hostname.lower(), parts.port  # .port raises on "::1" or 99999
+    except ValueError:  # "[::1", a bad port: not a URL we call
         return False
-    host = parts.hostname.lower()
-    return host in allowed or (parts.port is not None and f"{host}:{parts.port}" in allowed)
+    return host in allowed or (port is not None and f"{host}:{port}" in allowed)
 
 
 class HttpRequestAction(Action):

@@ -1,0 +1,302 @@
+"""``soar bench flood``: one real worker under a flood of hostile events mixed with good ones.
+
+Two phases through the embedded broker and one ``soar worker`` process (SQLite, tier ``advanced`` so replays
+are rejected):
+
+1. **clean**: ``G`` good signed events alone; the clock stops when a marker attack on every partition (sent
+   last) has come back as a finding, so every event before it was processed;
+2. **flood**: the same number of fresh good events shuffled with hostile ones: invalid JSON, invalid UTF-8,
+   raw control characters, 10 MB payloads, 10,000-deep nesting, wrong types, non-objects, bad signatures,
+   unknown keys and replayed events.
+
+It reports good events/s in each phase, the dead letters by reason against what each hostile kind must
+produce (decoder and replay rejections are dead-lettered; a bad signature or an unknown key is a finding,
+as ARCHITECTURE.md says, so those are counted on the findings topic), and the worker's peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
+
+from soar.bench import BenchAgent, Signed, _cpu_seconds, _register, attack_event, mixed_events
+from soar.config import Tier, get_settings
+from soar.demo.receiver import WebhookReceiver
+from soar.demo.services import Services, local_settings
+from soar.sdk.client import partition_for_key
+from soar.store.session import dispose_all
+from soar.topics import topic_map
+
+BIG_BYTES = 10 << 20
+#: hostile kind -> what the worker must make of it: a dead-letter reason, or ("finding", identity rule)
+OUTCOME: dict[str, tuple[str, str]] = {
+    "invalid_json": ("dead", "invalid_json"),
+    "invalid_utf8": ("dead", "invalid_json"),
+    "control_chars": ("dead", "invalid_json"),
+    "too_large": ("dead", "too_large"),
+    "too_deep": ("dead", "too_deep"),
+    "wrong_types": ("dead", "schema"),
+    "not_an_object": ("dead", "not_an_object"),
+    "empty": ("dead", "empty"),
+    "replayed": ("dead", "replayed"),
+    "bad_signature": ("finding", "bad_signature"),
+    "unknown_key": ("finding", "unknown_agent"),
+}
+KINDS = [k for k in OUTCOME if k != "too_large"]  # 10 MB records are few and placed on purpose (``big``)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _markers(partitions: int) -> list[BenchAgent]:
+    markers: list[BenchAgent] = []
+    covered: set[int] = set()
+    n = 0
+    while len(covered) < partitions:
+        m = BenchAgent(f"marker-{uuid.uuid4().hex[:8]}-{n}", Ed25519PrivateKey.generate())
+        p = partition_for_key(m.agent_id.encode(), list(range(partitions)))
+        n += 1
+        if p not in covered:
+            covered.add(p)
+            markers.append(m)
+    return markers
+
+
+class Hostile:
+    """Builds hostile records; keeps the event ids that must come back as identity findings."""
+
+    def __init__(self, victims: list[BenchAgent], replayable: list[Signed], seed: int = 3) -> None:
+        self.rng = random.Random(seed)
+        self.victims = victims
+        self.replayable = replayable
+        self.forger = BenchAgent("forger-unenrolled", Ed25519PrivateKey.generate())
+        self.expect_findings: dict[str, str] = {}  # event id -> identity rule
+
+    def make(self, kind: str, i: int) -> tuple[str, bytes]:
+        """(key, value) of one hostile record of ``kind``."""
+        v = self.victims[i % len(self.victims)]
+        good = v.sign("input", {"source": "web", "origin": "flood", "content": f"hello {i}"})
+        raw = good.raw
+        if kind == "invalid_json":
+            return v.agent_id, self.rng.choice([b"{not json", raw[:-7], b'{"a": NaN}', b"\x00\x01\x02"])
+        if kind == "invalid_utf8":
+            return v.agent_id, raw.replace(b"hello", b"hel\xc3\x28lo \xed\xa0\x80")
+        if kind == "control_chars":
+            return v.agent_id, raw.replace(b"hello", b"he\x00l\x1b[31mlo\x07")
+        if kind == "too_large":
+            return v.agent_id, b'{"kind": "input", "payload": {"content": "' + b"A" * BIG_BYTES + b'"}}'
+        if kind == "too_deep":
+            return v.agent_id, b'{"payload":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+        if kind == "wrong_types":
+            obj = orjson.loads(raw)
+            obj.update(self.rng.choice([{"ts": "yesterday"}, {"kind": 7}, {"payload": "x"}, {"event_id": []}]))
+            return v.agent_id, orjson.dumps(obj)
+        if kind == "not_an_object":
+            return v.agent_id, self.rng.choice([b"[]", b"42", b'"event"', b"null", b"[" + raw + b"]"])
+        if kind == "empty":
+            return v.agent_id, b""
+        if kind == "replayed":
+            first = self.replayable[i % len(self.replayable)]
+            return first.agent_id, first.raw  # the same signed event again, at another offset
+        if kind == "bad_signature":
+            obj = orjson.loads(raw)
+            obj["payload"]["content"] = "tampered in transit"
+            self.expect_findings[good.event_id] = "bad_signature"
+            return v.agent_id, orjson.dumps(obj)
+        if kind == "unknown_key":
+            forged = self.forger.sign("input", {"source": "web", "content": f"let me in {i}"})
+            self.expect_findings[forged.event_id] = "unknown_agent"
+            return forged.agent_id, forged.raw
+        raise ValueError(kind)
+
+
+def hostile_content_events(agents: list[BenchAgent], n: int) -> list[Signed]:
+    """Valid, signed events whose content is hostile text (escaped NUL/escape codes, bidi overrides, long
+    lines): they must be processed like any good event."""
+    texts = ["nul \u0000 esc \u001b[2J bell \u0007", "bidi \u202egnp.exe", "zalgo " + "\u0301" * 500, "x" * 60_000]
+    return [
+        agents[i % len(agents)].sign("input", {"source": "web", "origin": "flood", "content": texts[i % len(texts)]})
+        for i in range(n)
+    ]
+
+
+async def _drain(consumer: AIOKafkaConsumer, until: Any, timeout: float) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while not until(out) and time.monotonic() < deadline:
+        batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+        out += [orjson.loads(m.value) for msgs in batch.values() for m in msgs]
+    return out
+
+
+async def _wait_markers(consumer: AIOKafkaConsumer, wanted: set[str], timeout: float) -> list[dict[str, Any]]:
+    wanted = set(wanted)
+
+    def done(seen: list[dict[str, Any]]) -> bool:
+        for f in seen[done.checked :]:  # type: ignore[attr-defined]
+            wanted.difference_update(f.get("event_ids", []))
+        done.checked = len(seen)  # type: ignore[attr-defined]
+        return not wanted
+
+    done.checked = 0  # type: ignore[attr-defined]
+    seen = await _drain(consumer, done, timeout)
+    if wanted:
+        raise TimeoutError(f"{len(wanted)} marker findings never arrived")
+    return seen
+
+
+async def _phase(
+    producer: AIOKafkaProducer, findings: AIOKafkaConsumer, topic: str, records: list[tuple[str, bytes]], markers: list
+) -> tuple[float, list[dict[str, Any]]]:
+    marker_events = [attack_event(m) for m in markers]
+    t0 = time.perf_counter()
+    for key, value in records:
+        await producer.send(topic, value, key=key.encode())
+    for e in marker_events:
+        await producer.send(topic, e.raw, key=e.agent_id.encode())
+    await producer.flush()
+    seen = await _wait_markers(findings, {e.event_id for e in marker_events}, timeout=900)
+    return time.perf_counter() - t0, seen
+
+
+async def _flood(events: int, big: int, good_fraction: float, console: Console | None) -> dict[str, Any]:
+    say = console.print if console else (lambda *a, **k: None)
+    data_dir = Path(tempfile.mkdtemp(prefix="soar-flood-"))
+    settings = local_settings(get_settings(), data_dir)
+    settings = settings.model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{data_dir / 'soar.db'}", "tier": Tier.ADVANCED}
+    )
+    topics = topic_map(settings)
+    receiver = await WebhookReceiver(settings.webhook_secret).start()
+    services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
+    agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
+    victims = [BenchAgent(f"victim-{i:02d}", Ed25519PrivateKey.generate()) for i in range(8)]
+    n_good = max(1, int(events * good_fraction))
+    n_bad = max(len(KINDS), events - n_good)
+    say(f"signing {2 * n_good} good events and building {n_bad} hostile ones ...")
+    clean = mixed_events(agents, n_good, seed=7)
+    good = mixed_events(agents, n_good - n_good // 10, seed=8) + hostile_content_events(agents, n_good // 10)
+    replayable = [v.sign("lifecycle", {"state": "heartbeat"}) for v in victims for _ in range(4)]
+    hostile = Hostile(victims, replayable)
+    kinds = Counter({k: 0 for k in OUTCOME})
+    bad: list[tuple[str, bytes]] = []
+    for i in range(n_bad - big):
+        kind = KINDS[i % len(KINDS)]
+        kinds[kind] += 1
+        bad.append(hostile.make(kind, i))
+    for i in range(big):
+        kinds["too_large"] += 1
+        bad.append(hostile.make("too_large", i))
+    mixed = [(e.agent_id, e.raw) for e in good] + bad
+    random.Random(5).shuffle(mixed)
+    result: dict[str, Any] = {
+        "events": len(mixed),
+        "good": len(good),
+        "hostile": len(bad),
+        "hostile_by_kind": dict(kinds),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    }
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.broker,
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+        max_request_size=BIG_BYTES + (1 << 20),
+    )
+    findings = AIOKafkaConsumer(bootstrap_servers=settings.broker, fetch_max_wait_ms=10)
+    dead = AIOKafkaConsumer(bootstrap_servers=settings.broker, fetch_max_wait_ms=10)
+    try:
+        say("starting broker and one worker ...")
+        await services.start(api=False)
+        markers = _markers(settings.partitions) + _markers(settings.partitions)
+        await _register(settings.db_url, agents + victims + markers)
+        await producer.start()
+        for c, topic in ((findings, topics.findings), (dead, topics.deadletter)):
+            await c.start()
+            tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic) or range(settings.partitions)]
+            c.assign(tps)
+            await c.seek_to_beginning(*tps)
+        pid = services.procs["worker"].pid
+        # the replayable events' first sightings, and a warm-up, before any clock starts
+        for e in replayable:
+            await producer.send(topics.telemetry, e.raw, key=e.agent_id.encode())
+        await producer.flush()
+
+        say(f"clean: {len(clean)} good events ...")
+        cpu0 = _cpu_seconds(pid)
+        dt, _ = await _phase(producer, findings, topics.telemetry, [(e.agent_id, e.raw) for e in clean], markers[:4])
+        cpu_clean = _cpu_seconds(pid) - cpu0
+        result["clean_good_events_per_s"] = round(len(clean) / dt)
+        result["clean_worker_cpu_us_per_event"] = round(cpu_clean / len(clean) * 1e6, 1)
+        say(f"  {result['clean_good_events_per_s']} good events/s")
+
+        say(f"flood: {len(good)} good events mixed with {len(bad)} hostile ones ...")
+        cpu0 = _cpu_seconds(pid)
+        dt, seen = await _phase(producer, findings, topics.telemetry, mixed, markers[4:])
+        cpu_flood = _cpu_seconds(pid) - cpu0
+        result["flood_good_events_per_s"] = round(len(good) / dt)
+        result["flood_all_events_per_s"] = round(len(mixed) / dt)
+        result["flood_worker_cpu_us_per_event"] = round(cpu_flood / len(mixed) * 1e6, 1)
+        result["good_throughput_kept"] = round(result["flood_good_events_per_s"] / result["clean_good_events_per_s"], 2)
+        say(f"  {result['flood_good_events_per_s']} good events/s ({result['flood_all_events_per_s']} events/s in all)")
+
+        expected_dead = Counter()
+        for kind, n in kinds.items():
+            what, reason = OUTCOME[kind]
+            if what == "dead":
+                expected_dead[reason] += n
+        total_dead = sum(expected_dead.values())
+        letters = await _drain(dead, lambda out: len(out) >= total_dead, timeout=120)
+        got_dead = Counter(d["reason"] for d in letters)
+        result["dead_letters_by_reason"] = dict(sorted(got_dead.items()))
+        result["dead_letters_expected"] = dict(sorted(expected_dead.items()))
+        plain = ("empty", "replayed")  # reasons that need no detail
+        result["dead_letters_without_reason"] = sum(
+            1 for d in letters if not d.get("reason") or (not d.get("detail") and d["reason"] not in plain)
+        )
+        identity = {eid: f["rule"] for f in seen if f.get("detector") == "identity" for eid in f.get("event_ids", [])}
+        missing = {eid for eid, rule in hostile.expect_findings.items() if identity.get(eid) != rule}
+        result["identity_findings_expected"] = len(hostile.expect_findings)
+        result["identity_findings_missing"] = len(missing)
+        result["worker_peak_rss_mb"] = _peak_rss_mb(pid)
+        result["worker_alive"] = services.procs["worker"].poll() is None
+        say(f"  dead letters: {result['dead_letters_by_reason']} (expected {result['dead_letters_expected']})")
+        say(f"  identity findings: {len(hostile.expect_findings) - len(missing)}/{len(hostile.expect_findings)}")
+        say(f"  worker peak RSS: {result['worker_peak_rss_mb']} MB")
+        return result
+    finally:
+        await producer.stop()
+        await findings.stop()
+        await dead.stop()
+        services.stop()
+        await receiver.stop()
+        await dispose_all()
+
+
+def bench_flood(
+    events: int = 100_000, big: int = 5, good_fraction: float = 0.5, console: Console | None = None
+) -> dict[str, Any]:
+    """Run the flood benchmark (blocking); returns the figures."""
+    return asyncio.run(_flood(events, big, good_fraction, console))
+
+
+async def bench_flood_async(events: int = 2000, big: int = 3, good_fraction: float = 0.5) -> dict[str, Any]:
+    """The same from a running event loop (tests)."""
+    return await _flood(events, big, good_fraction, None)

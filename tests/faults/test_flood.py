@@ -1,0 +1,24 @@
+"""A scaled-down ``soar bench flood``: 2,000 events, half of them hostile (three 10 MB payloads, 10,000-deep
+nesting, invalid JSON and UTF-8, control characters, wrong types, bad and replayed signatures, unknown keys)
+through the real broker to one real worker. Every bad event is dead-lettered with its reason or, for identity
+failures, becomes its finding; every good one is processed; the worker survives with bounded memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from soar.bench_flood import OUTCOME, bench_flood_async
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+async def test_flood_of_hostile_events_is_dead_lettered_and_good_events_flow() -> None:
+    r = await bench_flood_async(events=2000, big=3)
+    assert r["worker_alive"]
+    assert set(r["hostile_by_kind"]) == set(OUTCOME) and r["hostile_by_kind"]["too_large"] == 3
+    assert r["dead_letters_by_reason"] == r["dead_letters_expected"]  # none lost, none extra (no good one)
+    assert r["dead_letters_without_reason"] == 0
+    assert r["identity_findings_expected"] > 0 and r["identity_findings_missing"] == 0
+    assert r["clean_good_events_per_s"] > 0 and r["flood_good_events_per_s"] > 0  # markers after all good events
+    # generous bound: three 10 MB records pass through; the worker keeps at most a 64 KB prefix of each
+    assert r["worker_peak_rss_mb"] < 1024, r["worker_peak_rss_mb"]
