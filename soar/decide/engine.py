@@ -55,7 +55,8 @@ log = structlog.get_logger(__name__)
 DEFAULT_INCIDENT_WINDOW_S = 300.0
 #: how often the responder's timer looks for decided approvals, deadlines and escalations
 DEFAULT_TIMER_INTERVAL_S = 2.0
-#: agents whose findings the responder handles at the same time (one agent's findings are always in order)
+#: agents whose findings the responder handles at the same time on PostgreSQL (one agent's are always in order).
+#: On SQLite it is 1: there is one writer at a time, and concurrent transactions only add lock waits.
 DEFAULT_CONCURRENCY = 8
 #: an open incident nobody acknowledged for this long makes an ``soar/incident_unacknowledged`` finding
 DEFAULT_ESCALATE_AFTER_S = 900.0
@@ -82,7 +83,7 @@ class Responder:
         timer_interval_s: float | None = DEFAULT_TIMER_INTERVAL_S,
         escalate_after_s: float | None = DEFAULT_ESCALATE_AFTER_S,
         step_hook: StepHook | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.playbooks = list(playbooks)
@@ -96,6 +97,9 @@ class Responder:
         self.escalate_after_s = escalate_after_s
         self.executor = Executor(sessionmaker, self.by_id, publish, self.notifiers, dry_run=dry_run, hook=step_hook)
         self._lock = asyncio.Lock()  # one resume / tick at a time
+        if concurrency is None:
+            bind = sessionmaker.kw.get("bind")
+            concurrency = 1 if bind is not None and bind.dialect.name == "sqlite" else DEFAULT_CONCURRENCY
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._agent_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._timer: asyncio.Task[None] | None = None
