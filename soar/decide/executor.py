@@ -460,28 +460,39 @@ class Executor:
     ) -> RunOutcome:
         contained_at: datetime | None = None
         async with self.sessionmaker() as session, session.begin():
-            rec = await session.get(PlaybookRunRecord, run.run_id)
-            assert rec is not None
-            rec.status = status
+            values: dict[str, Any] = {"status": status}
             if status != "waiting":
-                rec.finished_at = utcnow()
+                values["finished_at"] = utcnow()
             if error:
-                rec.context = {**rec.context, "error": error}
-            incident = await session.get(IncidentRecord, run.incident_id) if run.incident_id else None
-            if incident is not None and pb is not None and not dry and _contained(pb.steps, taken):
-                if incident.status == "open":
-                    incident.status = "contained"
-                    incident.contained_at = utcnow()
-                    await timeline(session, incident.incident_id, "status", "contained", {"run_id": run.run_id})
-                    await session.flush()
+                rec = await session.get(PlaybookRunRecord, run.run_id)
+                values["context"] = {**(rec.context if rec is not None else run.context), "error": error}
+            await session.execute(
+                update(PlaybookRunRecord)
+                .where(PlaybookRunRecord.run_id == run.run_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if run.incident_id and pb is not None and not dry and _contained(pb.steps, taken):
+                now = utcnow()
+                res = await session.execute(
+                    update(IncidentRecord)
+                    .where(IncidentRecord.incident_id == run.incident_id, IncidentRecord.status == "open")
+                    .values(status="contained", contained_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if res.rowcount:  # type: ignore[attr-defined]
+                    contained_at = now
+                    await timeline(session, run.incident_id, "status", "contained", {"run_id": run.run_id})
                     await audit(
                         session,
                         f"playbook:{run.playbook_id}",
                         "incident.contained",
-                        f"incident:{incident.incident_id}",
+                        f"incident:{run.incident_id}",
                         {"run_id": run.run_id},
                     )
-                contained_at = incident.contained_at
+                else:  # contained before (another run) or no longer open: report when it was contained
+                    q = select(IncidentRecord.contained_at).where(IncidentRecord.incident_id == run.incident_id)
+                    contained_at = (await session.execute(q)).scalar()
             await timeline(
                 session, run.incident_id, "status", f"playbook '{run.playbook_name}' {status}", {"run_id": run.run_id}
             )
