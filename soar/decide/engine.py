@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from soar.decide.approvals import expire_overdue
@@ -61,6 +61,8 @@ DEFAULT_CONCURRENCY = 8
 #: an open incident nobody acknowledged for this long makes an ``soar/incident_unacknowledged`` finding
 DEFAULT_ESCALATE_AFTER_S = 900.0
 
+#: errors that mean the database is unreachable rather than that a finding is bad
+_UNAVAILABLE = (OperationalError, InterfaceError, OSError)
 #: what starting runs yields per finding: a throttled outcome, a prepared run, or the id of a run to execute
 _Started = RunOutcome | RunState | str
 
@@ -121,7 +123,11 @@ class Responder:
         if len(groups) == 1:
             results = [await self._handle_agent(findings)]
         else:
-            results = await asyncio.gather(*(self._handle_agent(g) for g in groups.values()))
+            gathered = await asyncio.gather(*(self._handle_agent(g) for g in groups.values()), return_exceptions=True)
+            for r in gathered:  # every agent finished; now let the caller retry the batch if the store was down
+                if isinstance(r, BaseException):
+                    raise r
+            results = [r for r in gathered if not isinstance(r, BaseException)]
         order = {str(f.finding_id): i for i, f in reversed(list(enumerate(findings)))}
         return sorted((o for r in results for o in r), key=lambda o: order.get(o.finding_id, len(order)))
 
@@ -136,12 +142,16 @@ class Responder:
         async with self._agent_lock(findings[0].agent_id), self._slots:
             try:
                 started = await self._start(findings)
+            except _UNAVAILABLE:
+                raise  # the store is down: nothing was recorded, the caller retries the batch
             except Exception:  # isolate the bad finding: one transaction each (st2 RulesEngine)
                 log.warning("starting runs for a batch failed; retrying one finding at a time", exc_info=True)
                 started = []
                 for f in findings:
                     try:
                         started.extend(await self._start([f]))
+                    except _UNAVAILABLE:
+                        raise
                     except Exception:
                         log.exception("responding to finding failed", finding_id=str(f.finding_id))
             outcomes: list[RunOutcome] = []

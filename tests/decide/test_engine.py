@@ -293,3 +293,19 @@ async def test_first_step_marked_running_with_its_run(sessionmaker, notifiers: N
         steps = {st.step_id: st.attempts for st in (await s.execute(select(StepRunRecord))).scalars()}
         assert steps == {"revoke": 2, "quarantine": 1, "page": 1}
         assert (await verify_chain(s))[0]
+
+
+async def test_handle_raises_when_the_store_is_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Nothing was recorded, so the findings loop must retry the batch: the error is not swallowed."""
+    from sqlalchemy.exc import OperationalError
+
+    from soar.store.session import get_sessionmaker
+    from tests.conftest import _dispose
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'soar.db'}"
+    r = Responder(get_sessionmaker(url), [contain_pb()], Published(), timer_interval_s=None)
+    try:
+        with pytest.raises(OperationalError):
+            await r.handle([make_finding(), make_finding(agent_id="agent-2")])
+    finally:
+        await _dispose(url)
