@@ -55,9 +55,10 @@ log = structlog.get_logger(__name__)
 DEFAULT_INCIDENT_WINDOW_S = 300.0
 #: how often the responder's timer looks for decided approvals, deadlines and escalations
 DEFAULT_TIMER_INTERVAL_S = 2.0
-#: agents whose findings the responder handles at the same time on PostgreSQL (one agent's are always in order).
-#: On SQLite it is 1: there is one writer at a time, and concurrent transactions only add lock waits.
+#: agents whose findings the responder handles at the same time (one agent's are always in order). SQLite has
+#: one writer at a time: more agents there overlap only their reads and waits, and add lock waits.
 DEFAULT_CONCURRENCY = 8
+SQLITE_CONCURRENCY = 4
 #: an open incident nobody acknowledged for this long makes an ``soar/incident_unacknowledged`` finding
 DEFAULT_ESCALATE_AFTER_S = 900.0
 
@@ -101,7 +102,8 @@ class Responder:
         self._lock = asyncio.Lock()  # one resume / tick at a time
         if concurrency is None:
             bind = sessionmaker.kw.get("bind")
-            concurrency = 1 if bind is not None and bind.dialect.name == "sqlite" else DEFAULT_CONCURRENCY
+            sqlite = bind is not None and bind.dialect.name == "sqlite"
+            concurrency = SQLITE_CONCURRENCY if sqlite else DEFAULT_CONCURRENCY
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._agent_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._timer: asyncio.Task[None] | None = None
