@@ -1,4 +1,4 @@
-"""``soar bench pipeline``: what one worker sustains, and how fast an attack is contained.
+"""``soar bench pipeline`` and ``soar bench contain``: what one worker sustains, and how fast an attack is contained.
 
 Three measurements, all on this machine, with the shipped detectors and playbooks:
 
@@ -9,6 +9,10 @@ Three measurements, all on this machine, with the shipped detectors and playbook
    after the load) has come back as a finding, so every event before it has been processed;
 3. **containment**: attack events injected into steady background traffic; latency is from producing
    the attack event to the ``agent:quarantine`` step being recorded as succeeded in the store.
+
+``soar bench contain`` runs the containment measurement alone (the same ``measure_containment``), by default
+at 2,000 events/s of background traffic, on SQLite or PostgreSQL, after a warm-up attack, and adds the CPU
+per event of each stage (in process) and the worker's CPU per event during the run.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,9 +35,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import make_url, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from soar.config import get_settings
+from soar.config import Settings, get_settings
 from soar.decide.loader import load_playbooks
 from soar.decide.matcher import match
 from soar.demo.receiver import WebhookReceiver
@@ -356,6 +362,81 @@ async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[
     return detect, contain
 
 
+def attacker_agents(seconds: float, attack_every: float) -> list[BenchAgent]:
+    """One fresh agent per attack, so no attack is throttled into another's incident."""
+    n = max(1, int(seconds / attack_every))
+    return [BenchAgent(f"attacker-{i:03d}", Ed25519PrivateKey.generate()) for i in range(n)]
+
+
+async def measure_containment(
+    producer: AIOKafkaProducer,
+    settings: Settings,
+    agents: list[BenchAgent],
+    attackers: list[BenchAgent],
+    *,
+    rate: float,
+    seconds: float,
+    attack_every: float,
+    say: Callable[..., Any],
+    wait_s: float = 20.0,
+) -> dict[str, Any]:
+    """Inject one attack per attacker every ``attack_every`` s into ``rate`` events/s of background traffic.
+
+    Latency runs from producing each attack event to its ``agent:quarantine`` step being recorded as
+    succeeded (wall clock, same machine); ``detect_*`` is attack to finding made.
+    """
+    topic = topic_map(settings).telemetry
+    n_attacks = len(attackers)
+    say(f"containment: {n_attacks} attacks into {rate:.0f} events/s of background traffic for {seconds:.0f}s ...")
+    attacks: dict[str, float] = {}
+    background = mixed_events(agents, int(rate * seconds) + 1, seed=11)
+    tick = 0.01
+    per_tick = rate * tick
+    start = time.perf_counter()
+    sent = 0.0
+    next_attack = start + attack_every / 2
+    i = 0
+    while time.perf_counter() - start < seconds:
+        sent += per_tick
+        while i < int(sent) and i < len(background):
+            await producer.send(topic, background[i].raw, key=background[i].agent_id.encode())
+            i += 1
+        if time.perf_counter() >= next_attack and len(attacks) < n_attacks:
+            atk = attack_event(attackers[len(attacks)])
+            attacks[atk.event_id] = time.time()
+            await producer.send(topic, atk.raw, key=atk.agent_id.encode())
+            next_attack += attack_every
+        await asyncio.sleep(max(0.0, start + (sent / rate) - time.perf_counter()))
+    await producer.flush()
+    achieved = i / (time.perf_counter() - start)
+    deadline = time.monotonic() + wait_s
+    detect: list[float] = []
+    contain: list[float] = []
+    while time.monotonic() < deadline:
+        detect, contain = await _containment_times(settings.db_url, attacks)
+        if len(contain) == len(attacks):
+            break
+        await asyncio.sleep(0.5)
+    result: dict[str, Any] = {
+        "background_rate": rate,
+        "background_events_per_s": round(achieved),
+        "attacks": len(attacks),
+        "contained": len(contain),
+        "detect_p50_ms": round(_pct(detect, 0.5), 1),
+        "detect_p99_ms": round(_pct(detect, 0.99), 1),
+        "p50_ms": round(_pct(contain, 0.5), 1),
+        "p99_ms": round(_pct(contain, 0.99), 1),
+        "max_ms": round(max(contain), 1) if contain else None,
+        "mean_ms": round(statistics.fmean(contain), 1) if contain else None,
+    }
+    say(
+        f"attack -> containment recorded: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
+        f"({len(contain)}/{len(attacks)} contained); attack -> finding p50 {result['detect_p50_ms']} ms; "
+        f"background {result['background_events_per_s']} events/s"
+    )
+    return result
+
+
 async def _bench(
     events: int, rate: float, seconds: float, attack_every: float, console: Console | None
 ) -> dict[str, Any]:
@@ -368,8 +449,7 @@ async def _bench(
     services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
     agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
     markers = marker_agents(settings.partitions)
-    n_attacks = max(1, int(seconds / attack_every))
-    attackers = [BenchAgent(f"attacker-{i:03d}", Ed25519PrivateKey.generate()) for i in range(n_attacks)]
+    attackers = attacker_agents(seconds, attack_every)
     say(f"signing {events} events ...")
     load = mixed_events(agents, events)
     result: dict[str, Any] = {"events": events, "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
@@ -400,50 +480,11 @@ async def _bench(
             f"{result['worker_marginal_cpu_us_per_event']} without its idle {idle} ms/s)"
         )
 
-        say(f"containment: {n_attacks} attacks into {rate:.0f} events/s of background traffic for {seconds:.0f}s ...")
         await asyncio.sleep(2.0)  # let the marker playbooks finish
-        attacks: dict[str, float] = {}
-        background = mixed_events(agents, int(rate * seconds) + 1, seed=11)
-        tick = 0.01
-        per_tick = rate * tick
-        start = time.perf_counter()
-        sent = 0.0
-        next_attack = start + attack_every / 2
-        i = 0
-        while time.perf_counter() - start < seconds:
-            sent += per_tick
-            while i < int(sent) and i < len(background):
-                await producer.send(topics.telemetry, background[i].raw, key=background[i].agent_id.encode())
-                i += 1
-            if time.perf_counter() >= next_attack and len(attacks) < n_attacks:
-                atk = attack_event(attackers[len(attacks)])
-                attacks[atk.event_id] = time.time()
-                await producer.send(topics.telemetry, atk.raw, key=atk.agent_id.encode())
-                next_attack += attack_every
-            await asyncio.sleep(max(0.0, start + (sent / rate) - time.perf_counter()))
-        await producer.flush()
-        deadline = time.monotonic() + 20
-        detect: list[float] = []
-        contain: list[float] = []
-        while time.monotonic() < deadline:
-            detect, contain = await _containment_times(settings.db_url, attacks)
-            if len(contain) == len(attacks):
-                break
-            await asyncio.sleep(0.5)
         result.update(
-            background_events_per_s=rate,
-            attacks=len(attacks),
-            contained=len(contain),
-            detect_p50_ms=round(_pct(detect, 0.5), 1),
-            detect_p99_ms=round(_pct(detect, 0.99), 1),
-            p50_ms=round(_pct(contain, 0.5), 1),
-            p99_ms=round(_pct(contain, 0.99), 1),
-            max_ms=round(max(contain), 1) if contain else None,
-            mean_ms=round(statistics.fmean(contain), 1) if contain else None,
-        )
-        say(
-            f"attack -> containment recorded: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
-            f"({len(contain)}/{len(attacks)} contained); attack -> finding p50 {result['detect_p50_ms']} ms"
+            await measure_containment(
+                producer, settings, agents, attackers, rate=rate, seconds=seconds, attack_every=attack_every, say=say
+            )
         )
         return result
     finally:
@@ -464,3 +505,119 @@ def bench_pipeline(
 ) -> dict[str, Any]:
     """Run the pipeline benchmark; returns the figures (see module docstring)."""
     return asyncio.run(_bench(events, rate, seconds, attack_every, console))
+
+
+# ------------------------------------------------------------------ soar bench contain
+
+
+async def _bench_database(db: str, data_dir: Path) -> tuple[str, Callable[[], Awaitable[None]] | None]:
+    """The database URL for a bench run and how to drop it: ``sqlite`` (a file in ``data_dir``), or a fresh
+    database created on the PostgreSQL server of ``db`` (``postgres``: the local server)."""
+    if db == "sqlite":
+        return f"sqlite+aiosqlite:///{data_dir / 'soar.db'}", None
+    if db == "postgres":
+        db = os.environ.get("SOAR_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    url = make_url(db)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"--db takes sqlite, postgres or a PostgreSQL URL, not {url.get_backend_name()!r}")
+    url = url.set(drivername="postgresql+asyncpg")
+    name = f"soar_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    async def drop() -> None:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def bench_decide(settings: Settings, n: int = 64, repeat: int = 50) -> dict[str, Any]:
+    """CPU microseconds per finding to match it against the shipped playbooks (the responder's pure part)."""
+    agents = [BenchAgent(f"decide-{i:03d}", Ed25519PrivateKey.generate()) for i in range(n)]
+    directory = KeyDirectory()
+    for a in agents:
+        directory.add_key(a.kid, a.agent_id, a.public_b64)
+    detectors = build_detectors(DetectConfig(detectors_dir=settings.detectors_dir))
+    pipeline = Pipeline(detectors, directory, MemoryState(), settings)
+    records = [RawRecord(attack_event(a).raw, "bench", 0, i) for i, a in enumerate(agents)]
+    findings = pipeline.process(records).findings
+    playbooks = load_playbooks(settings.playbooks_dir)
+    t0 = time.process_time()
+    for _ in range(repeat):
+        for f in findings:
+            match(f, playbooks)
+    dt = time.process_time() - t0
+    return {"decide_us_per_finding": round(dt / max(1, repeat * len(findings)) * 1e6, 1)}
+
+
+async def _warm_up(producer: AIOKafkaProducer, settings: Settings, agent: BenchAgent, timeout: float = 90.0) -> None:
+    """One attack, waited for until contained: both consumer groups have joined and the responder is warm."""
+    atk = attack_event(agent)
+    attacks = {atk.event_id: time.time()}
+    await producer.send_and_wait(topic_map(settings).telemetry, atk.raw, key=atk.agent_id.encode())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (await _containment_times(settings.db_url, attacks))[1]:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"the warm-up attack was not contained within {timeout:.0f}s")
+
+
+async def _contain(
+    rate: float, seconds: float, attack_every: float, db: str, console: Console | None
+) -> dict[str, Any]:
+    say = console.print if console else (lambda *a, **k: None)
+    data_dir = Path(tempfile.mkdtemp(prefix="soar-bench-"))
+    settings = local_settings(get_settings(), data_dir)
+    url, drop = await _bench_database(db, data_dir)
+    settings = settings.model_copy(update={"database_url": url})
+    agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
+    warm = BenchAgent("attacker-warmup", Ed25519PrivateKey.generate())
+    attackers = attacker_agents(seconds, attack_every)
+    result: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "database": make_url(url).get_backend_name(),
+    }
+    result.update(bench_core(agents, mixed_events(agents, 4000, seed=3)))
+    result.update(bench_decide(settings))
+    say(f"CPU per event (us): {result['core_us_per_event']}; decide {result['decide_us_per_finding']} us/finding")
+    receiver = await WebhookReceiver(settings.webhook_secret).start()
+    services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
+    producer = AIOKafkaProducer(bootstrap_servers=settings.broker, linger_ms=5, max_batch_size=512 * 1024)
+    try:
+        say(f"starting broker and one worker ({result['database']}) ...")
+        await services.start(api=False)
+        await register_agents(settings.db_url, [*agents, warm, *attackers])
+        await producer.start()
+        await _warm_up(producer, settings, warm)
+        worker_pid = services.procs["worker"].pid
+        cpu0 = _cpu_seconds(worker_pid)
+        figures = await measure_containment(
+            producer, settings, agents, attackers, rate=rate, seconds=seconds, attack_every=attack_every, say=say
+        )
+        events = figures["background_events_per_s"] * seconds + figures["attacks"]
+        result["worker_cpu_us_per_event"] = round((_cpu_seconds(worker_pid) - cpu0) / max(1, events) * 1e6, 1)
+        result.update(figures)
+        return result
+    finally:
+        await producer.stop()
+        services.stop()
+        await receiver.stop()
+        await dispose_all()
+        if drop is not None:
+            await drop()
+
+
+def bench_contain(
+    *,
+    rate: float = 2000.0,
+    seconds: float = 10.0,
+    attack_every: float = 0.5,
+    db: str = "sqlite",
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Attack -> containment latency under ``rate`` events/s of background traffic (one worker, fresh database)."""
+    return asyncio.run(_contain(rate, seconds, attack_every, db, console))

@@ -223,6 +223,24 @@ def bench_scale_cmd(
         sys.stdout.write(json.dumps(result) + "\n")
 
 
+@bench_cli.command("contain")
+def bench_contain_cmd(
+    rate: float = typer.Option(2000.0, help="background events/s while attacks are injected"),
+    seconds: float = typer.Option(10.0, help="how long to inject attacks"),
+    attack_every: float = typer.Option(0.5, help="seconds between attacks (each from a fresh agent)"),
+    db: str = typer.Option("sqlite", help="sqlite, postgres (fresh database on the local server) or a PostgreSQL URL"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """p50/p99 from attack event produced to containment recorded, under steady background traffic."""
+    from soar.bench import bench_contain
+
+    result = bench_contain(
+        rate=rate, seconds=seconds, attack_every=attack_every, db=db, console=None if as_json else console
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+
+
 @bench_cli.command("authorize")
 def bench_authorize_cmd(
     http: bool = typer.Option(False, "--http", help="over HTTP against a separate `soar api` process"),

@@ -18,11 +18,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from soar.decide.approvals import expire_overdue
-from soar.decide.executor import Executor, RunOutcome, StepHook
+from soar.decide.executor import Executor, RunOutcome, RunState, StepHook
 from soar.decide.incidents import escalation_findings
 from soar.decide.matcher import DEFAULT_MATURITIES, match
 from soar.decide.records import (
@@ -30,6 +30,7 @@ from soar.decide.records import (
     agent_dict,
     finding_record,
     finding_time,
+    incident_dict,
     run_id_for,
     throttle_key,
     timeline,
@@ -54,8 +55,17 @@ log = structlog.get_logger(__name__)
 DEFAULT_INCIDENT_WINDOW_S = 300.0
 #: how often the responder's timer looks for decided approvals, deadlines and escalations
 DEFAULT_TIMER_INTERVAL_S = 2.0
+#: agents whose findings the responder handles at the same time (one agent's are always in order). SQLite has
+#: one writer at a time: more agents there overlap only their reads and waits, and add lock waits.
+DEFAULT_CONCURRENCY = 8
+SQLITE_CONCURRENCY = 4
 #: an open incident nobody acknowledged for this long makes an ``soar/incident_unacknowledged`` finding
 DEFAULT_ESCALATE_AFTER_S = 900.0
+
+#: errors that mean the database is unreachable rather than that a finding is bad
+_UNAVAILABLE = (OperationalError, InterfaceError, OSError)
+#: what starting runs yields per finding: a throttled outcome, a prepared run, or the id of a run to execute
+_Started = RunOutcome | RunState | str
 
 __all__ = ["Responder", "RunOutcome", "finding_time", "run_id_for", "throttle_key"]
 
@@ -76,6 +86,7 @@ class Responder:
         timer_interval_s: float | None = DEFAULT_TIMER_INTERVAL_S,
         escalate_after_s: float | None = DEFAULT_ESCALATE_AFTER_S,
         step_hook: StepHook | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.playbooks = list(playbooks)
@@ -88,42 +99,96 @@ class Responder:
         self.timer_interval_s = timer_interval_s
         self.escalate_after_s = escalate_after_s
         self.executor = Executor(sessionmaker, self.by_id, publish, self.notifiers, dry_run=dry_run, hook=step_hook)
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one resume / tick at a time
+        if concurrency is None:
+            bind = sessionmaker.kw.get("bind")
+            sqlite = bind is not None and bind.dialect.name == "sqlite"
+            concurrency = SQLITE_CONCURRENCY if sqlite else DEFAULT_CONCURRENCY
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._agent_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._timer: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- decide
 
     async def handle(self, findings: Sequence[Finding]) -> list[RunOutcome]:
-        """Store findings, start runs for the playbooks they match and execute them; one failure is not fatal."""
+        """Store findings, start runs for the playbooks they match and execute them; one failure is not fatal.
+
+        Findings of different agents are handled concurrently (at most ``concurrency`` agents at a time);
+        one agent's findings are handled in order, and never at the same time as another batch's findings
+        or a resumed run of the same agent. Outcomes come back in the order of ``findings``.
+        """
         if not findings:
             return []
-        async with self._lock:
-            return await self._handle(findings)
-
-    async def _handle(self, findings: Sequence[Finding]) -> list[RunOutcome]:
-        agents = await self._store_findings(findings)
-        outcomes: list[RunOutcome] = []
+        groups: dict[str, list[Finding]] = {}
         for f in findings:
+            groups.setdefault(f.agent_id, []).append(f)
+        if len(groups) == 1:
+            results = [await self._handle_agent(findings)]
+        else:
+            gathered = await asyncio.gather(*(self._handle_agent(g) for g in groups.values()), return_exceptions=True)
+            for r in gathered:  # every agent finished; now let the caller retry the batch if the store was down
+                if isinstance(r, BaseException):
+                    raise r
+            results = [r for r in gathered if not isinstance(r, BaseException)]
+        order = {str(f.finding_id): i for i, f in reversed(list(enumerate(findings)))}
+        return sorted((o for r in results for o in r), key=lambda o: order.get(o.finding_id, len(order)))
+
+    def _agent_lock(self, agent_id: str) -> asyncio.Lock:
+        lock = self._agent_locks.get(agent_id)
+        if lock is None:
+            lock = self._agent_locks[agent_id] = asyncio.Lock()
+        return lock
+
+    async def _handle_agent(self, findings: Sequence[Finding]) -> list[RunOutcome]:
+        """One agent's findings: one transaction stores them and starts their runs, then the runs execute."""
+        async with self._agent_lock(findings[0].agent_id), self._slots:
             try:
-                outcomes.extend(await self._respond(f, agents.get(f.agent_id)))
-            except Exception:  # one bad finding must not stop the others (st2 RulesEngine)
-                log.exception("responding to finding failed", finding_id=str(f.finding_id))
-        return outcomes
+                started = await self._start(findings)
+            except _UNAVAILABLE:
+                raise  # the store is down: nothing was recorded, the caller retries the batch
+            except Exception:  # isolate the bad finding: one transaction each (st2 RulesEngine)
+                log.warning("starting runs for a batch failed; retrying one finding at a time", exc_info=True)
+                started = []
+                for f in findings:
+                    try:
+                        started.extend(await self._start([f]))
+                    except _UNAVAILABLE:
+                        raise
+                    except Exception:
+                        log.exception("responding to finding failed", finding_id=str(f.finding_id))
+            outcomes: list[RunOutcome] = []
+            for item in started:
+                if isinstance(item, RunOutcome):
+                    outcomes.append(item)
+                    continue
+                try:
+                    outcomes.append(
+                        await (self.executor.run(item) if isinstance(item, RunState) else self.execute(item))
+                    )
+                except Exception:  # one bad run must not stop the others
+                    log.exception("executing run failed", run_id=item if isinstance(item, str) else item.rec.run_id)
+            return outcomes
 
     async def execute(self, run_id: str) -> RunOutcome:
         """Execute (or continue) one run."""
         return await self.executor.execute(run_id)
 
+    async def _execute_locked(self, run_id: str, agent_id: str) -> RunOutcome:
+        async with self._agent_lock(agent_id):
+            return await self.execute(run_id)
+
     async def resume(self) -> list[RunOutcome]:
         """Re-enter every run left ``running`` (a crashed process), act on decided approvals, start the timer."""
         async with self._lock:
             async with self.sessionmaker() as session:
-                q = select(PlaybookRunRecord.run_id).where(PlaybookRunRecord.status == "running")
-                run_ids = list((await session.execute(q.order_by(PlaybookRunRecord.started_at))).scalars())
+                q = select(PlaybookRunRecord.run_id, PlaybookRunRecord.agent_id).where(
+                    PlaybookRunRecord.status == "running"
+                )
+                runs = list((await session.execute(q.order_by(PlaybookRunRecord.started_at))).tuples())
             outcomes = []
-            for run_id in run_ids:
+            for run_id, agent_id in runs:
                 try:
-                    outcomes.append(await self.execute(run_id))
+                    outcomes.append(await self._execute_locked(run_id, agent_id))
                 except Exception:
                     log.exception("resuming run failed", run_id=run_id)
             outcomes.extend(await self._tick())
@@ -157,32 +222,32 @@ class Responder:
     async def _tick(self) -> list[RunOutcome]:
         await expire_overdue(self.sessionmaker)
         outcomes: list[RunOutcome] = []
-        for run_id in await self._claim_decided_runs():
+        for run_id, agent_id in await self._claim_decided_runs():
             try:
-                outcomes.append(await self.execute(run_id))
+                outcomes.append(await self._execute_locked(run_id, agent_id))
             except Exception:
                 log.exception("continuing run failed", run_id=run_id)
         if self.escalate_after_s is not None and self._escalation_wanted():
             async with self.sessionmaker() as session:
                 found = await escalation_findings(session, timedelta(seconds=self.escalate_after_s))
             if found:
-                outcomes.extend(await self._handle(found))
+                outcomes.extend(await self.handle(found))
         return outcomes
 
     def _escalation_wanted(self) -> bool:
         return any("soar" in pb.trigger.detectors for pb in self.playbooks if pb.enabled)
 
-    async def _claim_decided_runs(self) -> list[str]:
+    async def _claim_decided_runs(self) -> list[tuple[str, str]]:
         async with self.sessionmaker() as session:
             q = (
-                select(PlaybookRunRecord.run_id)
+                select(PlaybookRunRecord.run_id, PlaybookRunRecord.agent_id)
                 .join(StepRunRecord, StepRunRecord.run_id == PlaybookRunRecord.run_id)
                 .where(PlaybookRunRecord.status == "waiting", StepRunRecord.status.in_(("approved", "denied")))
                 .distinct()
             )
-            candidates = list((await session.execute(q)).scalars())
-        claimed: list[str] = []
-        for run_id in candidates:
+            candidates = list((await session.execute(q)).tuples())
+        claimed: list[tuple[str, str]] = []
+        for run_id, agent_id in candidates:
             async with self.sessionmaker() as session, session.begin():
                 res = await session.execute(
                     update(PlaybookRunRecord)
@@ -192,107 +257,115 @@ class Responder:
                 )
                 if res.rowcount:  # type: ignore[attr-defined]
                     await audit(session, SYSTEM, "run.resumed", f"run:{run_id}", {"after": "approval decision"})
-                    claimed.append(run_id)
+                    claimed.append((run_id, agent_id))
         return claimed
 
-    async def _store_findings(self, findings: Sequence[Finding]) -> dict[str, dict[str, Any] | None]:
+    async def _start(self, findings: Sequence[Finding]) -> list[_Started]:
         try:
-            return await self._store_findings_once(findings)
-        except IntegrityError:  # another worker stored one of them first: the re-check now sees it
-            return await self._store_findings_once(findings)
+            return await self._start_once(findings)
+        except IntegrityError:  # another worker stored a finding or started a run first: the re-check sees it
+            return await self._start_once(findings)
 
-    async def _store_findings_once(self, findings: Sequence[Finding]) -> dict[str, dict[str, Any] | None]:
+    async def _start_once(self, findings: Sequence[Finding]) -> list[_Started]:
+        """Store findings, open or join incidents and create runs, all in one transaction.
+
+        Returns, per finding in order, throttled outcomes and started runs: the first started run comes
+        back prepared (with its first step already committed ``running``), the others by id.
+        """
         ids = list(dict.fromkeys(str(f.finding_id) for f in findings))
         agent_ids = list({f.agent_id for f in findings})
+        started: list[_Started] = []
+        first: tuple[PlaybookRunRecord, PlaybookSpec, Finding] | None = None
         async with self.sessionmaker() as session, session.begin():
-            q = select(FindingRecord.finding_id).where(FindingRecord.finding_id.in_(ids))
-            seen = set((await session.execute(q)).scalars())
+            q = select(FindingRecord).where(FindingRecord.finding_id.in_(ids))
+            frecs = {r.finding_id: r for r in (await session.execute(q)).scalars()}
             new = []
             for f in findings:
-                if str(f.finding_id) not in seen:
-                    seen.add(str(f.finding_id))
-                    new.append(finding_record(f))
+                if str(f.finding_id) not in frecs:
+                    frecs[str(f.finding_id)] = rec = finding_record(f)
+                    new.append(rec)
             if new:
                 session.add_all(new)
-                await session.flush()
                 await audit(
                     session, SYSTEM, "findings.recorded", "findings", {"finding_ids": [r.finding_id for r in new]}
                 )
             rows = await session.execute(select(AgentRecord).where(AgentRecord.agent_id.in_(agent_ids)))
             agents: dict[str, dict[str, Any] | None] = {r.agent_id: agent_dict(r) for r in rows.scalars()}
-        return agents
+            matches = [
+                (f, match(f, self.playbooks, agents.get(f.agent_id), maturities=self.maturities)) for f in findings
+            ]
+            wanted = [run_id_for(pb.id, f.finding_id) for f, matched in matches for pb in matched]
+            existing: set[str] = set()
+            if wanted:
+                q2 = select(PlaybookRunRecord.run_id).where(PlaybookRunRecord.run_id.in_(wanted))
+                existing = set((await session.execute(q2)).scalars())
+            for f, matched in matches:
+                for pb in matched:
+                    run_id = run_id_for(pb.id, f.finding_id)
+                    if run_id in existing:
+                        continue  # a replayed finding: its run exists (resume() finishes it if unfinished)
+                    existing.add(run_id)
+                    out = await self._start_run(session, frecs[str(f.finding_id)], f, pb, run_id)
+                    if isinstance(out, PlaybookRunRecord):
+                        first = first or (out, pb, f)
+                        started.append(run_id)
+                    else:
+                        started.append(out)
+            if first is not None:
+                rec, pb, f = first
+                await session.flush()
+                inc = await session.get(IncidentRecord, rec.incident_id) if rec.incident_id else None
+                prepared = self.executor.prepare(rec, pb, f, agents.get(f.agent_id), incident_dict(inc))
+                marked = await self.executor.premark(session, prepared, 0)
+        if first is not None:
+            if marked is not None:
+                prepared.premarked.add(marked)
+            started[started.index(first[0].run_id)] = prepared
+        return started
 
-    async def _respond(self, finding: Finding, agent: dict[str, Any] | None) -> list[RunOutcome]:
-        matched = match(finding, self.playbooks, agent, maturities=self.maturities)
-        if not matched:
-            return []
-        try:
-            started, throttled = await self._start_runs(finding, matched)
-        except IntegrityError:  # another worker started the same run first: it owns it
-            log.info("run already started elsewhere", finding_id=str(finding.finding_id))
-            return []
-        outcomes = list(throttled)
-        for run_id in started:
-            outcomes.append(await self.execute(run_id))
-        return outcomes
-
-    async def _start_runs(self, finding: Finding, matched: list[PlaybookSpec]) -> tuple[list[str], list[RunOutcome]]:
+    async def _start_run(
+        self, session: AsyncSession, frec: FindingRecord, finding: Finding, pb: PlaybookSpec, run_id: str
+    ) -> PlaybookRunRecord | RunOutcome:
+        """Create the run of ``pb`` for ``finding``, or join the open run that throttles it (its outcome)."""
         fid = str(finding.finding_id)
         t = finding_time(finding)
-        started: list[str] = []
-        throttled: list[RunOutcome] = []
-        async with self.sessionmaker() as session, session.begin():
-            frec = await session.get(FindingRecord, fid)
-            assert frec is not None
-            for pb in matched:
-                run_id = run_id_for(pb.id, fid)
-                existing = await session.get(PlaybookRunRecord, run_id)
-                if existing is not None:
-                    continue  # a replayed finding: its run exists (resume() finishes it if unfinished)
-                tkey = throttle_key(pb, finding)
-                open_run = await self._open_run(session, pb, tkey, t) if tkey else None
-                if open_run is not None:
-                    await self._join(
-                        session, frec, finding, open_run.incident_id, f"throttled by run {open_run.run_id}"
-                    )
-                    await audit(
-                        session,
-                        f"playbook:{pb.id}",
-                        "run.throttled",
-                        f"run:{open_run.run_id}",
-                        {"finding_id": fid, "throttle_key": tkey},
-                    )
-                    throttled.append(
-                        RunOutcome(pb.playbook, str(pb.id), fid, open_run.run_id, open_run.incident_id, "throttled")
-                    )
-                    continue
-                incident_id = await self._incident_for(session, frec, finding, pb)
-                dry = self.dry_run or pb.mode == "dry-run"
-                session.add(
-                    PlaybookRunRecord(
-                        run_id=run_id,
-                        playbook_id=str(pb.id),
-                        playbook_name=pb.playbook,
-                        finding_id=fid,
-                        agent_id=finding.agent_id,
-                        incident_id=incident_id,
-                        throttle_key=tkey,
-                        mode=pb.mode,
-                        status="running",
-                        context={"finding_time": t.isoformat(), "dry_run": dry, "version": pb.version},
-                    )
-                )
-                await session.flush()
-                await timeline(session, incident_id, "status", f"playbook '{pb.playbook}' started", {"run_id": run_id})
-                await audit(
-                    session,
-                    f"playbook:{pb.id}",
-                    "run.started",
-                    f"run:{run_id}",
-                    {"finding_id": fid, "incident_id": incident_id, "mode": pb.mode, "dry_run": dry},
-                )
-                started.append(run_id)
-        return started, throttled
+        tkey = throttle_key(pb, finding)
+        open_run = await self._open_run(session, pb, tkey, t) if tkey else None
+        if open_run is not None:
+            await self._join(session, frec, finding, open_run.incident_id, f"throttled by run {open_run.run_id}")
+            await audit(
+                session,
+                f"playbook:{pb.id}",
+                "run.throttled",
+                f"run:{open_run.run_id}",
+                {"finding_id": fid, "throttle_key": tkey},
+            )
+            return RunOutcome(pb.playbook, str(pb.id), fid, open_run.run_id, open_run.incident_id, "throttled")
+        incident_id = await self._incident_for(session, frec, finding, pb)
+        dry = self.dry_run or pb.mode == "dry-run"
+        rec = PlaybookRunRecord(
+            run_id=run_id,
+            playbook_id=str(pb.id),
+            playbook_name=pb.playbook,
+            finding_id=fid,
+            agent_id=finding.agent_id,
+            incident_id=incident_id,
+            throttle_key=tkey,
+            mode=pb.mode,
+            status="running",
+            context={"finding_time": t.isoformat(), "dry_run": dry, "version": pb.version},
+            started_at=utcnow(),
+        )
+        session.add(rec)
+        await timeline(session, incident_id, "status", f"playbook '{pb.playbook}' started", {"run_id": run_id})
+        await audit(
+            session,
+            f"playbook:{pb.id}",
+            "run.started",
+            f"run:{run_id}",
+            {"finding_id": fid, "incident_id": incident_id, "mode": pb.mode, "dry_run": dry},
+        )
+        return rec
 
     async def _open_run(
         self, session: AsyncSession, pb: PlaybookSpec, tkey: str, t: datetime
@@ -368,6 +441,8 @@ class Responder:
         frec.incident_id = incident_id
         incident = await session.get(IncidentRecord, incident_id)
         if incident is not None:
+            # the session's identity map is weak: keep the incident so the run started next finds it there
+            session.info.setdefault("soar.incidents", []).append(incident)
             if finding.severity > Severity.parse(incident.severity):
                 incident.severity = finding.severity.label
             t = finding_time(finding)

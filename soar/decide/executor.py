@@ -4,8 +4,11 @@ Each step has an idempotency key (``<run_id>:<step_id>``) and a row in ``act_ste
 committed as ``running`` before the action (counting the attempt) and as ``succeeded`` with the action's own
 changes in one transaction after it; a crash in between rolls the action's database changes back and the
 resumed run runs the step again (actions are idempotent on the key: the same command ids, the same
-delivery key). A step that needs approval is committed ``waiting`` with its rendered parameters and a
-durable deadline; the run stops there until ``soar.decide.approvals`` records a decision.
+delivery key). To save round trips the ``running`` mark rides on the transaction before it when the next
+step is known there: the run's creation marks its first step, and a step's success marks the next one
+(unless that one is skipped by its ``if`` or waits for approval). A step that needs approval is committed
+``waiting`` with its rendered parameters and a durable deadline; the run stops there until
+``soar.decide.approvals`` records a decision.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from soar.act import ACTIONS, Action
@@ -61,7 +64,7 @@ class RunOutcome:
 
 
 @dataclass
-class _Run:
+class RunState:
     """One run's working state while it executes."""
 
     rec: PlaybookRunRecord
@@ -73,6 +76,10 @@ class _Run:
     done: dict[str, StepRunRecord]
     taken: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: step ids that have a row (so marking them running is an UPDATE, not an INSERT)
+    rows: set[str] = field(default_factory=set)
+    #: step ids whose next attempt was already committed ``running`` by an earlier transaction
+    premarked: set[str] = field(default_factory=set)
 
     def context(self) -> dict[str, Any]:
         return finding_context(
@@ -127,9 +134,50 @@ class Executor:
         pb = self.playbooks.get(rec.playbook_id)
         if pb is None or frec is None:
             return await self._finish(rec, None, "failed", [], error="playbook no longer loaded or finding missing")
-        run = _Run(
+        run = RunState(
             rec, pb, finding_from_record(frec), agent, incident_dict(inc), bool(rec.context.get("dry_run")), done
         )
+        run.rows.update(done)
+        return await self.run(run)
+
+    def prepare(
+        self,
+        rec: PlaybookRunRecord,
+        pb: PlaybookSpec,
+        finding: Finding,
+        agent: dict[str, Any] | None,
+        incident: dict[str, Any] | None,
+    ) -> RunState:
+        """A run just created in the caller's transaction, ready for ``premark`` and ``run`` (no reads needed)."""
+        return RunState(rec, pb, finding, agent, incident, bool(rec.context.get("dry_run")), {})
+
+    async def premark(self, session: AsyncSession, run: RunState, index: int) -> str | None:
+        """In the caller's transaction, commit main step ``index`` as ``running`` if it will be attempted next.
+
+        Returns its step id (add it to ``run.premarked`` once that transaction committed), or None when the
+        step does not exist, is already final, is skipped by its ``if`` or needs approval.
+        """
+        if index >= len(run.pb.steps):
+            return None
+        step = run.pb.steps[index]
+        prior = run.done.get(step.id)
+        if prior is not None and prior.status != "running":
+            return None
+        if step.if_ is not None:
+            try:
+                if not condition(step.if_, run.context()):
+                    return None
+            except ExpressionError:
+                return None
+        if needs_approval(run.pb, step, ACTIONS.get(step.action).containment) and not run.dry:
+            return None
+        await self._mark_running_in(session, run, step, f"{run.rec.run_id}:{step.id}", index)
+        return step.id
+
+    async def run(self, run: RunState) -> RunOutcome:
+        """Execute ``run``'s steps from where it stands."""
+        pb = run.pb
+        rec = run.rec
         status = "completed"
         for position, step in enumerate(pb.steps):
             result = await self._step(run, step, position)
@@ -146,7 +194,7 @@ class Executor:
 
     # ------------------------------------------------------------------ steps
 
-    async def _step(self, run: _Run, step: StepSpec, position: int) -> str:
+    async def _step(self, run: RunState, step: StepSpec, position: int) -> str:
         """Run one step; returns succeeded | skipped | failed | denied | waiting."""
         action = ACTIONS.get(step.action)()
         key = f"{run.rec.run_id}:{step.id}"
@@ -177,7 +225,7 @@ class Executor:
         return await self._attempts(run, step, action, key, position, prior)
 
     async def _attempts(
-        self, run: _Run, step: StepSpec, action: Action, key: str, position: int, prior: StepRunRecord | None
+        self, run: RunState, step: StepSpec, action: Action, key: str, position: int, prior: StepRunRecord | None
     ) -> str:
         attempts = prior.attempts if prior is not None else 0
         first = attempts + 1
@@ -185,10 +233,13 @@ class Executor:
         for attempt in range(first, first + step.retries + 1):
             if attempt > first:
                 await self.sleep(min(step.backoff_s * 2 ** (attempt - first - 1), MAX_BACKOFF_S))
-            await self._mark_running(run, step, key, position)
+            if step.id in run.premarked:
+                run.premarked.discard(step.id)
+            else:
+                await self._mark_running(run, step, key, position)
             await self._call_hook(run.rec.run_id, step.id, "started")
             try:
-                output = await self._attempt(run, step, action, key)
+                output = await self._attempt(run, step, action, key, position)
             except Exception as e:  # the action's changes rolled back; record the failure on its own
                 last_error = f"{type(e).__name__}: {e}"[:2000]
                 log.warning("step failed", run_id=run.rec.run_id, step=step.id, attempt=attempt, error=last_error)
@@ -202,7 +253,8 @@ class Executor:
             return "succeeded"
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _attempt(self, run: _Run, step: StepSpec, action: Action, key: str) -> dict[str, Any]:
+    async def _attempt(self, run: RunState, step: StepSpec, action: Action, key: str, position: int) -> dict[str, Any]:
+        premarked: str | None = None
         async with self.sessionmaker() as session, session.begin():
             ctx = ActionContext(
                 session=session,
@@ -229,10 +281,12 @@ class Executor:
                 output = await asyncio.wait_for(action.execute(ctx, params), step.timeout_s)
             except TimeoutError as e:
                 raise ActionTimeout(f"{step.action} did not finish within {step.timeout_s}s") from e
-            rec = await session.get(StepRunRecord, key)
-            assert rec is not None
-            rec.status, rec.output, rec.error, rec.finished_at = "succeeded", output, "", utcnow()
-            rec.params = params
+            await session.execute(
+                update(StepRunRecord)
+                .where(StepRunRecord.idempotency_key == key)
+                .values(status="succeeded", output=output, error="", finished_at=utcnow(), params=params)
+                .execution_options(synchronize_session=False)
+            )
             kind = "notification" if action.category == "notify" else "step"
             verb = "would run" if run.dry else ("did nothing: already done" if output.get("already") else "succeeded")
             summary = f"{step.id} ({action.name}) {verb}"
@@ -245,9 +299,16 @@ class Executor:
                 f"step:{key}",
                 {"action": action.name, "output": output},
             )
+            if position < ON_FAILURE_POSITION:
+                run.outputs[step.id] = {**output, "status": "succeeded"}  # what the next step's ``if`` sees
+                premarked = await self.premark(session, run, position + 1)
+        if premarked is not None:
+            run.premarked.add(premarked)
         return output
 
-    async def _row(self, session: AsyncSession, run: _Run, step: StepSpec, key: str, position: int) -> StepRunRecord:
+    async def _row(
+        self, session: AsyncSession, run: RunState, step: StepSpec, key: str, position: int
+    ) -> StepRunRecord:
         rec = await session.get(StepRunRecord, key)
         if rec is None:
             rec = StepRunRecord(
@@ -259,24 +320,48 @@ class Executor:
                 attempts=0,
             )
             session.add(rec)
+        run.rows.add(step.id)
         return rec
 
-    async def _mark_running(self, run: _Run, step: StepSpec, key: str, position: int) -> None:
+    async def _mark_running(self, run: RunState, step: StepSpec, key: str, position: int) -> None:
         async with self.sessionmaker() as session, session.begin():
-            rec = await self._row(session, run, step, key, position)
-            rec.status = "running"
-            rec.attempts = (rec.attempts or 0) + 1
-            rec.started_at = utcnow()
-            await session.flush()
-            await audit(
-                session,
-                f"playbook:{run.pb.id}",
-                "step.running",
-                f"step:{key}",
-                {"action": step.action, "attempt": rec.attempts},
-            )
+            await self._mark_running_in(session, run, step, key, position)
 
-    async def _retrying(self, run: _Run, step: StepSpec, key: str, attempt: int, error: str) -> None:
+    async def _mark_running_in(
+        self, session: AsyncSession, run: RunState, step: StepSpec, key: str, position: int
+    ) -> None:
+        """Count an attempt and mark the step ``running`` in ``session``'s transaction (one statement)."""
+        now = utcnow()
+        attempt: int | None = None
+        if step.id in run.rows:
+            res = await session.execute(
+                update(StepRunRecord)
+                .where(StepRunRecord.idempotency_key == key)
+                .values(status="running", attempts=StepRunRecord.attempts + 1, started_at=now)
+                .returning(StepRunRecord.attempts)
+                .execution_options(synchronize_session=False)
+            )
+            attempt = res.scalar()
+        if attempt is None:  # no row yet (or one whose transaction rolled back)
+            attempt = 1
+            session.add(
+                StepRunRecord(
+                    idempotency_key=key,
+                    run_id=run.rec.run_id,
+                    step_id=step.id,
+                    position=position,
+                    action=step.action,
+                    status="running",
+                    attempts=attempt,
+                    started_at=now,
+                )
+            )
+            run.rows.add(step.id)
+        await audit(
+            session, f"playbook:{run.pb.id}", "step.running", f"step:{key}", {"action": step.action, "attempt": attempt}
+        )
+
+    async def _retrying(self, run: RunState, step: StepSpec, key: str, attempt: int, error: str) -> None:
         async with self.sessionmaker() as session, session.begin():
             rec = await session.get(StepRunRecord, key)
             assert rec is not None
@@ -299,7 +384,7 @@ class Executor:
 
     async def _final(
         self,
-        run: _Run,
+        run: RunState,
         step: StepSpec,
         action: Action,
         key: str,
@@ -321,7 +406,7 @@ class Executor:
         run.record(step, status, output, error)
 
     async def _wait(
-        self, run: _Run, step: StepSpec, action: Action, key: str, position: int, ctx: dict[str, Any]
+        self, run: RunState, step: StepSpec, action: Action, key: str, position: int, ctx: dict[str, Any]
     ) -> None:
         spec = step.approval or ApprovalSpec()
         try:
@@ -375,28 +460,39 @@ class Executor:
     ) -> RunOutcome:
         contained_at: datetime | None = None
         async with self.sessionmaker() as session, session.begin():
-            rec = await session.get(PlaybookRunRecord, run.run_id)
-            assert rec is not None
-            rec.status = status
+            values: dict[str, Any] = {"status": status}
             if status != "waiting":
-                rec.finished_at = utcnow()
+                values["finished_at"] = utcnow()
             if error:
-                rec.context = {**rec.context, "error": error}
-            incident = await session.get(IncidentRecord, run.incident_id) if run.incident_id else None
-            if incident is not None and pb is not None and not dry and _contained(pb.steps, taken):
-                if incident.status == "open":
-                    incident.status = "contained"
-                    incident.contained_at = utcnow()
-                    await timeline(session, incident.incident_id, "status", "contained", {"run_id": run.run_id})
-                    await session.flush()
+                rec = await session.get(PlaybookRunRecord, run.run_id)
+                values["context"] = {**(rec.context if rec is not None else run.context), "error": error}
+            await session.execute(
+                update(PlaybookRunRecord)
+                .where(PlaybookRunRecord.run_id == run.run_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if run.incident_id and pb is not None and not dry and _contained(pb.steps, taken):
+                now = utcnow()
+                res = await session.execute(
+                    update(IncidentRecord)
+                    .where(IncidentRecord.incident_id == run.incident_id, IncidentRecord.status == "open")
+                    .values(status="contained", contained_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if res.rowcount:  # type: ignore[attr-defined]
+                    contained_at = now
+                    await timeline(session, run.incident_id, "status", "contained", {"run_id": run.run_id})
                     await audit(
                         session,
                         f"playbook:{run.playbook_id}",
                         "incident.contained",
-                        f"incident:{incident.incident_id}",
+                        f"incident:{run.incident_id}",
                         {"run_id": run.run_id},
                     )
-                contained_at = incident.contained_at
+                else:  # contained before (another run) or no longer open: report when it was contained
+                    q = select(IncidentRecord.contained_at).where(IncidentRecord.incident_id == run.incident_id)
+                    contained_at = (await session.execute(q)).scalar()
             await timeline(
                 session, run.incident_id, "status", f"playbook '{run.playbook_name}' {status}", {"run_id": run.run_id}
             )

@@ -1,18 +1,30 @@
-"""The hash-chained audit log: each entry hashes the previous one, so an edit breaks the chain."""
+"""The hash-chained audit log: each entry hashes the previous one, so an edit breaks the chain.
+
+Entries are appended in batches: ``audit()`` queues an entry on the session, and when the transaction
+commits, one listener takes the chain's write lock, reads the chain head once and inserts every queued
+entry, chained in memory, in one statement. Taking the lock first keeps the chain linear with any number
+of writers: on PostgreSQL ``LOCK TABLE audit_log``; on SQLite the database write lock, which the
+transaction already holds once it has written anything (otherwise a no-op write takes it).
+"""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from soar.store.models import AuditRecord
 from soar.telemetry.events import utcnow
 
 GENESIS = "0" * 64
+_PENDING = "soar.audit.pending"
+
+Entry = tuple[datetime, str, str, str, dict[str, Any]]
 
 
 def _entry_hash(prev_hash: str, ts: str, actor: str, action: str, target: str, data: dict[str, Any]) -> str:
@@ -25,31 +37,51 @@ def _entry_hash(prev_hash: str, ts: str, actor: str, action: str, target: str, d
 
 async def audit(
     session: AsyncSession, actor: str, action: str, target: str, data: dict[str, Any] | None = None
-) -> AuditRecord:
+) -> None:
     """Append one entry. Call inside the transaction that makes the change it records.
 
-    On PostgreSQL the table is locked for the append so that two writers cannot fork the chain.
+    The entry is written, chained, when that transaction commits (and dropped if it rolls back); it costs
+    no round trip here.
     """
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        await session.execute(text("LOCK TABLE audit_log IN EXCLUSIVE MODE"))
-    prev = (await session.execute(select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1))).scalar()
-    prev_hash = prev or GENESIS
-    ts = utcnow()
     data = orjson.loads(orjson.dumps(data or {}, default=str))
-    rec = AuditRecord(
-        ts=ts,
-        actor=actor,
-        action=action,
-        target=target,
-        data=data,
-        prev_hash=prev_hash,
-        hash=_entry_hash(prev_hash, ts.isoformat(), actor, action, target, data),
-    )
-    session.add(rec)
-    await session.flush()
-    return rec
+    pending: list[Entry] = session.info.setdefault(_PENDING, [])
+    pending.append((utcnow(), actor, action, target, data))
+
+
+def _lock_chain(session: Session) -> None:
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE audit_log IN EXCLUSIVE MODE"))
+    elif conn.dialect.name == "sqlite":
+        dbapi = conn.connection.dbapi_connection
+        in_tx = getattr(getattr(dbapi, "_connection", dbapi), "in_transaction", None)
+        if not in_tx:  # nothing written yet: SQLite opens the transaction (and its write lock) at the first write
+            conn.execute(text("UPDATE audit_log SET seq = seq WHERE 0"))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Chain and insert the transaction's queued entries: one lock, one head read, one insert."""
+    pending: list[Entry] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the transaction's own changes first (on SQLite this takes the write lock)
+    _lock_chain(session)
+    prev = session.execute(select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)).scalar() or GENESIS
+    rows = []
+    for ts, actor, action, target, data in pending:
+        h = _entry_hash(prev, ts.isoformat(), actor, action, target, data)
+        rows.append({"ts": ts, "actor": actor, "action": action, "target": target, "data": data, "prev_hash": prev})
+        rows[-1]["hash"] = prev = h
+    # one executemany without RETURNING: rows get ascending seq in list order (the ORM would send one per row)
+    session.execute(insert(AuditRecord).execution_options(render_nulls=True), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    """A rolled-back transaction's entries go with it."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 async def verify_chain(session: AsyncSession) -> tuple[bool, int]:

@@ -1,10 +1,20 @@
-"""Engine and session factory: one ``async_sessionmaker(expire_on_commit=False)`` per database URL."""
+"""Engine and session factory: one ``async_sessionmaker(expire_on_commit=False)`` per database URL.
+
+SQLite goes through aiosqlite, which runs every call on the connection's own thread. SQLAlchemy's adapter
+makes four such calls per statement (open a cursor, execute, fetch, close); each is a thread hop that costs
+far more than the statement itself on a busy machine. ``_FusedConnection`` hands SQLAlchemy cursors that do
+all four in one hop, so a statement costs one round trip (docs/performance.md has the figures).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -24,12 +34,84 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+class _FusedCursor:
+    """An aiosqlite-shaped cursor: execute, fetch every row and close in one call on the connection's thread."""
+
+    arraysize = 1
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> _FusedCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._rows = []
+
+    def _run(self, call: Callable[[sqlite3.Cursor], object]) -> tuple[Any, int, int | None, list[Any]]:
+        cur = self._conn._conn.cursor()  # runs on the connection's thread
+        try:
+            call(cur)
+            rows = cur.fetchall() if cur.description else []
+            return cur.description, cur.rowcount, cur.lastrowid, rows
+        finally:
+            cur.close()
+
+    async def _call(self, call: Callable[[sqlite3.Cursor], object]) -> _FusedCursor:
+        self.description, self.rowcount, self.lastrowid, self._rows = await self._conn._execute(self._run, call)
+        return self
+
+    async def execute(self, sql: str, parameters: Any = None) -> _FusedCursor:
+        """Run one statement and buffer its rows."""
+        return await self._call(lambda c: c.execute(sql) if parameters is None else c.execute(sql, parameters))
+
+    async def executemany(self, sql: str, seq_of_parameters: Sequence[Any]) -> _FusedCursor:
+        """Run one statement for each parameter set."""
+        return await self._call(lambda c: c.executemany(sql, seq_of_parameters))
+
+    async def fetchall(self) -> list[Any]:
+        """The buffered rows."""
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchone(self) -> Any:
+        """The next buffered row, or None."""
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Up to ``size`` buffered rows."""
+        n = size or self.arraysize
+        rows, self._rows = self._rows[:n], self._rows[n:]
+        return rows
+
+    async def close(self) -> None:
+        """Drop the buffered rows (the sqlite3 cursor is already closed)."""
+        self._rows = []
+
+
+class _FusedConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors cost one thread hop per statement."""
+
+    def cursor(self) -> _FusedCursor:  # type: ignore[override]
+        return _FusedCursor(self)
+
+
+def _connect_sqlite(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) -> _FusedConnection:
+    conn = _FusedConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size)
+    conn._thread.daemon = True  # as SQLAlchemy does for plain aiosqlite connections
+    return conn
+
+
 def get_engine(url: str | None = None) -> AsyncEngine:
     """The (cached) engine for ``url`` (default: settings)."""
     url = url or get_settings().db_url
     if url not in _engines:
         if url.startswith("sqlite"):
-            engine = create_async_engine(url, connect_args={"timeout": 10})
+            engine = create_async_engine(url, connect_args={"timeout": 10, "async_creator_fn": _connect_sqlite})
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -248,3 +249,63 @@ async def test_two_playbooks_one_incident(sqlite_sessionmaker, notifiers: Notifi
     )
     assert len(outs) == 2 and len({o.incident_id for o in outs}) == 1
     assert await count(sqlite_sessionmaker, IncidentRecord) == 1
+
+
+async def test_handle_agents_concurrently_keeps_order_per_agent(sessionmaker, notifiers: Notifiers) -> None:
+    async with sessionmaker() as s, s.begin():
+        s.add_all([AgentRecord(agent_id=a, status="active") for a in ("agent-1", "agent-2", "agent-3")])
+    r = Responder(sessionmaker, [contain_pb()], Published(), notifiers, timer_interval_s=None, concurrency=2)
+    f1, f2, f3 = make_finding(), make_finding(agent_id="agent-2"), make_finding(offset_s=1)
+    outs = await r.handle([f1, f2, f3, make_finding(agent_id="agent-3")])
+    assert [o.finding_id for o in outs[:3]] == [str(f1.finding_id), str(f2.finding_id), str(f3.finding_id)]
+    assert [o.status for o in outs] == ["completed", "completed", "throttled", "completed"]
+    assert outs[2].run_id == outs[0].run_id  # agent-1's second finding joined its first run, in order
+    # two batches for one agent at the same time: the first one handed in runs first, the second joins it
+    g1, g2 = make_finding(agent_id="agent-2", offset_s=400), make_finding(agent_id="agent-2", offset_s=401)
+    first, second = await asyncio.gather(r.handle([g1]), r.handle([g2]))
+    assert [o.status for o in first + second] == ["completed", "throttled"] and second[0].run_id == first[0].run_id
+    async with sessionmaker() as s:
+        intact, n = await verify_chain(s)
+        assert intact and n > 20
+
+
+async def test_first_step_marked_running_with_its_run(sessionmaker, notifiers: Notifiers) -> None:
+    """The run's creation commits its first step as running; a crash right after it resumes that attempt."""
+    await _seed(sessionmaker)
+
+    def die_on_start(run_id: str, step_id: str, phase: str) -> None:
+        if step_id == "revoke" and phase == "started":
+            raise Crash
+
+    f = make_finding()
+    with pytest.raises(Crash):
+        await Responder(sessionmaker, [contain_pb()], Published(), notifiers, step_hook=die_on_start).handle([f])
+    run_id = run_id_for(PB_ID, f.finding_id)
+    async with sessionmaker() as s:
+        run = await s.get(PlaybookRunRecord, run_id)
+        step = await s.get(StepRunRecord, f"{run_id}:revoke")
+        assert run is not None and run.status == "running"
+        assert step is not None and (step.status, step.attempts) == ("running", 1)
+    pub = Published()
+    [out] = await Responder(sessionmaker, [contain_pb()], pub, notifiers, timer_interval_s=None).resume()
+    assert out.status == "completed" and [c.command for c in pub] == ["revoke", "quarantine"]
+    async with sessionmaker() as s:
+        steps = {st.step_id: st.attempts for st in (await s.execute(select(StepRunRecord))).scalars()}
+        assert steps == {"revoke": 2, "quarantine": 1, "page": 1}
+        assert (await verify_chain(s))[0]
+
+
+async def test_handle_raises_when_the_store_is_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Nothing was recorded, so the findings loop must retry the batch: the error is not swallowed."""
+    from sqlalchemy.exc import OperationalError
+
+    from soar.store.session import get_sessionmaker
+    from tests.conftest import _dispose
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'soar.db'}"
+    r = Responder(get_sessionmaker(url), [contain_pb()], Published(), timer_interval_s=None)
+    try:
+        with pytest.raises(OperationalError):
+            await r.handle([make_finding(), make_finding(agent_id="agent-2")])
+    finally:
+        await _dispose(url)

@@ -1,0 +1,38 @@
+"""Audit entries are chained and written once per transaction: linear with concurrent writers, gone on rollback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from soar.store.audit import audit, verify_chain
+from soar.store.models import AgentRecord, AuditRecord
+
+
+async def test_audit_batches_stay_linear_with_concurrent_writers(sessionmaker) -> None:
+    async def writer(i: int) -> None:
+        async with sessionmaker() as s, s.begin():
+            s.add(AgentRecord(agent_id=f"agent-{i}"))
+            for j in range(3):
+                await audit(s, "system", "test", f"w{i}", {"j": j})
+                await asyncio.sleep(0)  # let the other writers interleave
+
+    await asyncio.gather(*(writer(i) for i in range(5)))
+    async with sessionmaker() as s:
+        assert await verify_chain(s) == (True, 15)
+        rows = (await s.execute(select(AuditRecord.target).order_by(AuditRecord.seq))).scalars().all()
+    assert all(rows[k] == rows[k - k % 3] for k in range(15))  # one transaction's entries stay together
+
+
+async def test_audit_entries_of_a_rolled_back_transaction_are_dropped(sessionmaker) -> None:
+    with pytest.raises(RuntimeError):
+        async with sessionmaker() as s, s.begin():
+            await audit(s, "system", "test", "lost")
+            raise RuntimeError("boom")
+    async with sessionmaker() as s, s.begin():
+        await audit(s, "system", "test", "kept")
+    async with sessionmaker() as s:
+        assert (await s.execute(select(func.count()).select_from(AuditRecord))).scalar() == 1
+        assert await verify_chain(s) == (True, 1)
