@@ -37,9 +37,13 @@ from soar.telemetry.findings import Finding, Severity
 log = structlog.get_logger(__name__)
 
 # Cheap signs that a match is *about* an attack (a security article, a quoted example) rather than one.
+# Reported speech ("the page told the agent to ...", "researchers showed that ...") counts as explanatory too.
 _EXPLAINED = re2.compile(
     r"prompt\W+injection|jailbreak|red\W+team|attackers?\W+(?:can|may|might|could|often|use|try)|for\W+example"
     r"|\be\.g\.|such\W+as|example\W+of|malicious\W+(?:prompt|input|instruction)|adversarial|security\W+research"
+    r"|researchers?\W+(?:showed|found|demonstrated|planted)|(?:told|tricked|convinced|asked)\W+(?:an?|the)\W+"
+    r"(?:ai|model|assistant|agent|chatbot|llm)\W+(?:agent\W+)?(?:to|into)\b|(?:phrases?|text|lines?|sentences?)"
+    r"\W+(?:like|such\W+as)\b|\bquoted\b"
 )
 
 
@@ -293,8 +297,19 @@ class InjectionDetector:
         )
 
 
+_OPEN_QUOTE = re2.compile(r"(?:^|[\s(\[:])['\"«]")
+_CLOSE_QUOTE = re2.compile(r"['\"»](?:$|[\s).,;:!?\]])")
+
+
 def _quoted(text: str, start: int, end: int) -> bool:
-    """True when the match sits inside a quotation (a quote mark just before and just after it)."""
-    before = text[max(start - 3, 0) : start]
-    after = text[end : end + 3]
-    return any(q in before for q in '"“«') and any(q in after for q in '"”»')
+    """True when the match sits inside a quotation: an opening quote mark (double, guillemet, or a single quote
+    after a space, so "don't" does not count) shortly before it in the same line, and a closing one shortly
+    after it. The normaliser already folded curly quotes to straight ones."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(start - 60, line_start) : start]
+    line_end = text.find("\n", end)
+    after = text[end : min(end + 120, line_end if line_end >= 0 else len(text))]
+    opened = [m.end() for m in _OPEN_QUOTE.finditer(before)]
+    if not opened or any(before[i] in "'\"»" for i in range(opened[-1], len(before))):
+        return False  # no opening quote, or the quotation closed again before the match
+    return _CLOSE_QUOTE.search(after) is not None
