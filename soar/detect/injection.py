@@ -68,8 +68,10 @@ class InjectionOptions(BaseModel):
         description="score multiplier by source; untrusted sources (tool, web, email, ...) weigh 1.0",
     )
     threshold: float = Field(default=0.5, gt=0, lt=1, description="deployed score threshold (soar eval's fpr)")
-    ml_low: float = Field(default=0.6, gt=0, le=1, description="classifier-only score for a low finding")
-    ml_medium: float = Field(default=0.9, gt=0, le=1, description="classifier-only score for a medium finding")
+    # The model's 0.5 is its cross-validated 1%-FPR point on the training split; held-out text scores benign
+    # documents higher than that (docs/detectors.md), so a finding from the classifier alone needs much more.
+    ml_low: float = Field(default=0.9, gt=0, le=1, description="classifier-only score for a low finding")
+    ml_medium: float = Field(default=0.99, gt=0, le=1, description="classifier-only score for a medium finding")
     ml_high: float = Field(default=1.0, gt=0, le=1, description="classifier-only score for high (1.0: never)")
 
 

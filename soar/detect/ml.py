@@ -8,10 +8,10 @@ hash against the card and returns a ``TextModel``; with no artifact the detector
 
 Features (``HashSpec``): every character n-gram (3, 4, 5 by default) of the UTF-8 bytes and every word
 unigram and bigram, hashed into ``2**bits`` buckets. Hashing is vectorised over a whole batch: one prefix
-polynomial hash (``cumsum`` in wrapping uint64 arithmetic) gives the hash of any byte span as
+polynomial hash (``cumsum`` in wrapping uint32 arithmetic) gives the hash of any byte span as
 ``(G[e] - G[s]) * P**-s``, so no n-gram string is ever built and there is no vocabulary dict. A text's
-feature vector is its bucket counts divided by the square root of its feature count, so its score is
-``intercept + sum(coef[buckets]) / sqrt(n)``: one gather and one ``bincount`` per batch.
+feature vector is its bucket counts divided by their L2 norm, so its score is
+``intercept + sum(coef[buckets]) / norm``: gathers, one ``add.reduceat`` and a few ``bincount`` per batch.
 
 The classifier reads *normalised* text (``soar.detect.normalize``: folded, with hidden and decoded segments),
 the same text the rules see, with URLs, e-mail addresses and numbers masked (``xurlx``, ``xmailx``, ``0``).
@@ -35,7 +35,8 @@ from soar.errors import ContentError
 
 WINDOW_CHARS = 2048
 WINDOW_STEP = 1536  # windows overlap by 512 characters, like the rule scanner's chunks
-FEATURES = "soar-hash-v1"  # the featuriser's name in model cards; bump when hashing changes
+NORM_BITS = 12  # bins per row for the L2 norm of a row's bucket counts
+FEATURES = "soar-hash-v2"  # the featuriser's name in model cards; bump when hashing changes
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -166,11 +167,7 @@ class HashSpec:
                 same = t_row[1:] == t_row[:-1]
                 word_rows = [t_row, t_row[1:][same]]
                 words = [wh, (wh[:-1] * _BIGRAM + wh[1:])[same]]
-        counts = block * len(self.char_ngrams)
-        for r in word_rows:
-            counts = counts + np.bincount(r, minlength=n_rows)
-        scale = 1.0 / np.sqrt(np.maximum(counts, 1))
-        return _Hashed(n_rows, starts, block, chars, word_rows, words, scale)
+        return _Hashed(n_rows, starts, block, chars, word_rows, words)
 
     def bucket(self, h: np.ndarray) -> np.ndarray:
         """Hash values mixed and cut to ``bits`` bits (bucket indices)."""
@@ -180,36 +177,69 @@ class HashSpec:
             h >>= np.uint32(32 - self.bits)
         return h
 
-    def matrix(self, texts: Sequence[str]) -> Any:
-        """The feature matrix of ``texts`` (scipy CSR, float32), for training."""
-        from scipy.sparse import csr_matrix
+    def featurise(self, texts: Sequence[str]) -> _Features:
+        """Bucket indices of every n-gram of ``texts`` and each row's scale (1 / norm).
 
+        The norm makes a text and the same text repeated score alike: the L2 norm of the row's counts of its
+        middle character n-gram and its words (a third of the work of all n-grams), over the low ``NORM_BITS``
+        bits of the buckets (one ``bincount`` over rows x 4096 bins instead of a sort). Colliding n-grams are
+        over-counted a little, the same way in training and scoring.
+        """
+        if not texts:
+            raise ValueError("featurise needs at least one text")
         hs = self.hashes(texts)
-        char_rows = np.repeat(np.arange(hs.n_rows), hs.block)
-        rows = [char_rows] * len(hs.chars) + hs.word_rows
-        cols = [self.bucket(h) for h in [*hs.chars, *hs.words]]
-        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        col = np.concatenate(cols).astype(np.int64) if cols else np.zeros(0, dtype=np.int64)
-        x = csr_matrix(
-            (hs.scale[row].astype(np.float32), (row, col)), shape=(hs.n_rows, 1 << self.bits), dtype=np.float32
-        )
-        x.sum_duplicates()
-        return x
+        char_rows = np.repeat(np.arange(hs.n_rows, dtype=np.uint32), hs.block)
+        chars = [self.bucket(h) for h in hs.chars]
+        words = [self.bucket(h) for h in hs.words]
+        mask = np.uint32((1 << NORM_BITS) - 1)
+        keys = [
+            (r.astype(np.uint32) << np.uint32(NORM_BITS)) | (b & mask) for r, b in zip(hs.word_rows, words, strict=True)
+        ]
+        if chars:
+            keys.append((char_rows << np.uint32(NORM_BITS)) | (chars[len(chars) // 2] & mask))
+        if keys and hs.n_rows:
+            c = np.bincount(np.concatenate(keys), minlength=hs.n_rows << NORM_BITS).reshape(hs.n_rows, -1)
+            sumsq = np.einsum("ij,ij->i", c, c)
+        else:
+            sumsq = np.zeros(hs.n_rows, dtype=np.int64)
+        scale = 1.0 / np.sqrt(np.maximum(sumsq, 1))
+        return _Features(hs, char_rows, chars, words, scale)
+
+    def matrix(self, texts: Sequence[str], batch: int = 256) -> Any:
+        """The feature matrix of ``texts`` (scipy CSR, float32), for training; built ``batch`` rows at a time
+        (a row's features never depend on its batch)."""
+        from scipy.sparse import csr_matrix, vstack
+
+        parts = []
+        for i in range(0, len(texts), batch):
+            f = self.featurise(texts[i : i + batch])
+            rows = [f.char_rows] * len(f.chars) + f.hashed.word_rows
+            row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+            col = np.concatenate([*f.chars, *f.words]).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
+            x = csr_matrix(
+                (f.scale[row].astype(np.float32), (row, col)), shape=(f.hashed.n_rows, 1 << self.bits), dtype=np.float32
+            )
+            x.sum_duplicates()
+            parts.append(x)
+        if not parts:
+            return csr_matrix((0, 1 << self.bits), dtype=np.float32)
+        return vstack(parts, format="csr")
 
     def dot(self, texts: Sequence[str], coef: np.ndarray) -> np.ndarray:
         """``matrix(texts) @ coef`` without building the matrix: gathers, one ``add.reduceat`` and bincounts."""
-        hs = self.hashes(texts)
-        if not hs.n_rows:
+        if not texts:
             return np.zeros(0)
+        f = self.featurise(texts)
+        hs = f.hashed
         sums = np.zeros(hs.n_rows)
-        if hs.chars:
-            acc = coef[self.bucket(hs.chars[0])]
-            for h in hs.chars[1:]:
-                acc += coef[self.bucket(h)]
+        if f.chars:
+            acc = coef[f.chars[0]]
+            for b in f.chars[1:]:
+                acc += coef[b]
             sums += np.add.reduceat(acc, hs.starts, dtype=np.float64)  # blocks are never empty (padding)
-        for r, h in zip(hs.word_rows, hs.words, strict=True):
-            sums += np.bincount(r, weights=coef[self.bucket(h)], minlength=hs.n_rows)
-        return sums * hs.scale
+        for r, b in zip(hs.word_rows, f.words, strict=True):
+            sums += np.bincount(r, weights=coef[b], minlength=hs.n_rows)
+        return sums * f.scale
 
 
 @dataclass(frozen=True)
@@ -222,7 +252,17 @@ class _Hashed:
     chars: list[np.ndarray]  # per n: the hash at every character position (aligned with the blocks)
     word_rows: list[np.ndarray]  # unigrams, bigrams: the row of each
     words: list[np.ndarray]
-    scale: np.ndarray  # 1 / sqrt(features per row)
+
+
+@dataclass(frozen=True)
+class _Features:
+    """Bucket indices of a batch and each row's scale (see ``HashSpec.featurise``)."""
+
+    hashed: _Hashed
+    char_rows: np.ndarray  # the row of every character position
+    chars: list[np.ndarray]  # per n: the bucket at every character position
+    words: list[np.ndarray]  # unigram, bigram buckets (rows in ``hashed.word_rows``)
+    scale: np.ndarray  # 1 / L2 norm of the row's bucket counts
 
 
 @dataclass

@@ -123,9 +123,10 @@ def test_ml_hashed_features_do_not_depend_on_the_batch() -> None:
     x = spec.matrix(texts)
     assert np.allclose(x @ coef.astype(np.float64), together, rtol=1e-3)  # float32 sums
     assert x.shape == (len(texts), 1 << spec.bits)
-    # row norms: counts / sqrt(number of features), so a longer text is not a bigger vector
-    n = np.asarray(x.sum(axis=1)).ravel()
-    assert np.all(n[[0, 2, 3]] > 0) and n[3] > n[0]
+    # rows are scaled by the norm of their counts: a text and the same text repeated score alike
+    assert spec.dot(["the tour lasts an hour. " * 200], coef)[0] == pytest.approx(
+        spec.dot(["the tour lasts an hour. " * 100], coef)[0], rel=0.05
+    )
     assert spec.dot(["same 123"], coef)[0] == spec.dot(["same 999"], coef)[0]  # digits fold to 0
     assert spec.dot([], coef).shape == (0,)
 
@@ -196,7 +197,7 @@ def test_ml_read_jsonl_reports_the_bad_line(tmp_path: Path) -> None:
 
 
 def test_ml_memory_classifier_alone_flags_untrusted_writes_at_medium(trained: Path, ctx: DetectContext, ev: Ev) -> None:
-    d = MemoryPoisoningDetector(DetectConfig(trained, options={"memory": {"ml_threshold": 0.01}}))
+    d = MemoryPoisoningDetector(DetectConfig(trained, options={"memory": {"ml_threshold": 1e-9}}))
     value = "Meeting notes: the vendor agreed to a discount."
     write = {"store": "notes", "key": "k", "value": value, "provenance": {"source": "web", "origin": "x"}}
     (f,) = d.detect([ev("memory_write", "a1", write)], ctx)
