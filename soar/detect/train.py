@@ -62,7 +62,9 @@ def prepare(text: str) -> str:
 
 
 def _fit(x: Any, y: np.ndarray, params: dict[str, Any]) -> LogisticRegression:
-    lr = LogisticRegression(C=params["C"], class_weight=params["class_weight"], solver="liblinear", max_iter=1000)
+    lr = LogisticRegression(
+        C=params["C"], class_weight=params["class_weight"], solver="liblinear", max_iter=1000, random_state=0
+    )
     return lr.fit(x, y)
 
 
