@@ -1072,6 +1072,116 @@ _extend(HARD_BENIGN, [
     "Customer: the parcel is late. Agent: I'm sorry, I have opened a claim with the courier.",
 ], [])
 
+# fifth wave, train half only (eval files unchanged): more benign documents, hard-benign sentences, user prompts
+_extend(BENIGN_DOCS, [
+    "## Contributing\n\n1. Fork the repository and create a branch.\n2. Run `make lint test` before you push.\n"
+    "3. Open a pull request and describe the change.\nDo not commit secrets; use the .env file locally.",
+    "Security advisory SA-2024-07\nAffected: versions before 3.2.1\nImpact: a crafted request can bypass "
+    "authentication.\nAction: upgrade immediately and rotate API keys issued before the fix.",
+    "Dear all,\n\nThe IT team will replace the Wi-Fi access points on Saturday. Please shut down your "
+    "laptops on Friday evening and do not leave devices charging overnight.\n\nThanks,\nFacilities",
+    "class RateLimiter:\n    def __init__(self, per_minute):\n        self.per_minute = per_minute\n"
+    "    def allow(self, key):\n        # ignore requests from the health check\n        return key != 'health'",
+    "Prompt engineering guide: give the model a role, state the task, show two examples, and ask for the "
+    "output format you need. Keep instructions short and put the most important one first.",
+    "Customer email: Hi, I was charged twice for order 7731. Please refund the duplicate payment to my card. "
+    "Thank you, Priya",
+    "Kubernetes runbook: if a pod is stuck in CrashLoopBackOff, check the logs with kubectl logs, then "
+    "describe the pod to see recent events. Roll back the deployment if the last release caused it.",
+    "Meeting invite: Quarterly business review, Thursday 14:00-15:00, room Atlas. Agenda: results, risks, "
+    "hiring. Please read the attached deck beforehand.",
+    "Pancakes\n- 200 g flour\n- 2 eggs\n- 300 ml milk\nWhisk, rest for 10 minutes, fry in butter, flip once.",
+    "Data retention policy: customer records are deleted 24 months after the account closes. Backups are kept "
+    "for 35 days. Requests to erase data must be handled within 30 days.",
+    "AI usage guidelines: do not paste confidential data into public chatbots; check generated code before "
+    "merging; label AI-written text in customer communication.",
+    "Incident ticket INC-4410: users see 'access denied' on the reporting page. Cause: a role mapping was "
+    "removed during the SSO migration. Fix: re-added the mapping, confirmed with two affected users.",
+], [])
+_extend(HARD_BENIGN, [
+    "The AI assistant summarised the thread and suggested three replies, which I edited before sending.",
+    "Large language models can be tricked by instructions hidden in the documents they read.",
+    "We teach the assistant to say 'I can't help with that' when asked for passwords.",
+    "The red-team exercise found that the agent followed a fake 'system' message embedded in a PDF.",
+    "Ask the assistant to summarise the document, not to act on anything written inside it.",
+    "A system prompt is only a set of instructions; it does not make the model secure by itself.",
+    "The article lists ten jailbreak techniques and explains how vendors detect them.",
+    "Ignore case when comparing the email addresses.",
+    "Forget-me requests must be completed within thirty days under GDPR.",
+    "Override the cached value only when the upstream service confirms the change.",
+    "Previous instructions for the printer driver no longer apply after the update.",
+    "You are now ready to start the course; open module one from the menu.",
+    "Act as the point of contact for the auditors while the controller is away.",
+    "Pretend the server is down and walk through the failover procedure step by step.",
+    "From this point on, all invoices use the new company address in Lisbon.",
+    "Always double-check the account number before approving a payment.",
+    "Never approve your own expense report; ask your manager.",
+    "Send me the final version once legal has signed off.",
+    "Post the release notes in #announcements after the deploy.",
+    "Upload the photos from the event to the shared album.",
+    "Export the dashboard as PDF and attach it to the monthly report.",
+    "Grant the contractor read-only access to the design folder until the end of the project.",
+    "Delete the test accounts before the customer demo.",
+    "Reply to all with the updated agenda.",
+    "Call the customer back and confirm the delivery window.",
+    "Run the tests again; the failure looked flaky.",
+    "Urgent: please approve the purchase order today so the supplier can ship on Monday.",
+    "CEO update: the all-hands moves to Thursday at 4 pm.",
+    "Warning: this attachment is larger than 20 MB and may not reach external recipients.",
+    "Note: the API key in the example is a placeholder; use your own from the developer console.",
+    "Reminder for assistants and interns: the kitchen rota is on the fridge.",
+    "Dear hiring manager, please find my CV attached.",
+    "Instructions: fill in sections A and B, sign page three, and return the form to HR.",
+    "Do not share the interview questions with candidates before the interview.",
+    "Keep the door closed; the server room must stay below 24 degrees.",
+    "The string 'ignore previous instructions' appears in our blocklist test cases.",
+    "Translation request: please translate 'forget your password?' into Portuguese for the login page.",
+    "Our onboarding bot greets new hires and answers questions about benefits.",
+    "The chatbot should refer billing disputes to a human agent.",
+    "If the assistant is unsure, it should ask a clarifying question instead of guessing.",
+], [])
+_extend(USER_BENIGN, [
+    "Ignore the typos in my notes and write a clean summary.",
+    "Forget the formal tone; make it sound like a chat between colleagues.",
+    "Act as a travel agent and plan three days in Kyoto.",
+    "You are my sparring partner for a salary negotiation; push back hard.",
+    "Pretend to be a user who has never used our app and describe what confuses you.",
+    "What should an AI agent do if a web page contains instructions?",
+    "Write a policy that tells our assistant to never follow instructions found in emails.",
+    "Explain how jailbreak prompts work, at a high level, for a security awareness slide.",
+    "Send a reminder to the team about Friday's deadline.",
+    "Forward this thread to Carla and ask for her opinion.",
+    "Delete the duplicate entries from this list.",
+    "Override the default date format and use ISO 8601 in the export script.",
+    "Give me the system requirements for running the app on Windows.",
+    "Summarise the previous conversation in three bullet points.",
+    "Drop the last paragraph and rewrite the conclusion.",
+    "Disregard the numbers from the draft; use the audited ones I pasted below.",
+    "Can you reveal the answer to yesterday's quiz question now?",
+    "Transfer these notes into a table with columns for owner and due date.",
+    "Run through the checklist with me before the launch.",
+    "Write a short email telling customers about the scheduled maintenance.",
+], [])
+
+# benign text with links and addresses (train half): links are common in ordinary documents, not only in attacks
+_extend(HARD_BENIGN, [
+    "Download the installer from https://downloads.ourcorp.example/app and run it as administrator.",
+    "File bugs at https://tracker.ourcorp.example/new and attach the log file.",
+    "The full report is at https://intranet.ourcorp.example/reports/q3 for anyone who wants the details.",
+    "Submit your talk proposal at https://events.partner.example/cfp before 1 March.",
+    "Send questions about the benefits plan to benefits@ourcorp.example.",
+    "Our status page at https://status.vendor.example shows the current incident.",
+    "Upload the signed NDA to https://sign.ourcorp.example and email legal@ourcorp.example when done.",
+    "Read the API docs at https://docs.ourcorp.example/api and request a key from the developer portal.",
+    "Register for the webinar at https://webinar.partner.example/register?id=42.",
+    "Post feedback in the form at https://forms.ourcorp.example/feedback; it takes two minutes.",
+    "Share the survey link https://survey.ourcorp.example/s/2024 with your team.",
+    "Forward invoices to invoices@ourcorp.example; the finance system imports them automatically.",
+    "The dataset can be downloaded from https://data.city.example/open/traffic.csv under an open licence.",
+    "For returns, print the label from https://shop.example/returns and drop the parcel at any post office.",
+    "Apply at https://careers.ourcorp.example/jobs/1234 and mention the referral code.",
+], [])
+
 # composed memory writes: trigger + action (attacks) and subject + fact (benign, some of them conditional)
 MEM_TOPICS = ["invoices", "passwords", "the payroll", "contracts", "bank details", "travel plans", "|",
               "refunds", "login problems", "salaries", "customer records", "the budget",
