@@ -37,9 +37,13 @@ from soar.telemetry.findings import Finding, Severity
 log = structlog.get_logger(__name__)
 
 # Cheap signs that a match is *about* an attack (a security article, a quoted example) rather than one.
+# Reported speech ("the page told the agent to ...", "researchers showed that ...") counts as explanatory too.
 _EXPLAINED = re2.compile(
     r"prompt\W+injection|jailbreak|red\W+team|attackers?\W+(?:can|may|might|could|often|use|try)|for\W+example"
     r"|\be\.g\.|such\W+as|example\W+of|malicious\W+(?:prompt|input|instruction)|adversarial|security\W+research"
+    r"|researchers?\W+(?:showed|found|demonstrated|planted)|(?:told|tricked|convinced|asked)\W+(?:an?|the)\W+"
+    r"(?:ai|model|assistant|agent|chatbot|llm)\W+(?:agent\W+)?(?:to|into)\b|(?:phrases?|text|lines?|sentences?)"
+    r"\W+(?:like|such\W+as)\b|\bquoted\b"
 )
 
 
@@ -64,8 +68,10 @@ class InjectionOptions(BaseModel):
         description="score multiplier by source; untrusted sources (tool, web, email, ...) weigh 1.0",
     )
     threshold: float = Field(default=0.5, gt=0, lt=1, description="deployed score threshold (soar eval's fpr)")
-    ml_low: float = Field(default=0.6, gt=0, le=1, description="classifier-only score for a low finding")
-    ml_medium: float = Field(default=0.9, gt=0, le=1, description="classifier-only score for a medium finding")
+    # The model's 0.5 is its cross-validated 1%-FPR point on the training split; held-out text scores benign
+    # documents higher than that (docs/detectors.md), so a finding from the classifier alone needs much more.
+    ml_low: float = Field(default=0.9, gt=0, le=1, description="classifier-only score for a low finding")
+    ml_medium: float = Field(default=0.99, gt=0, le=1, description="classifier-only score for a medium finding")
     ml_high: float = Field(default=1.0, gt=0, le=1, description="classifier-only score for high (1.0: never)")
 
 
@@ -293,8 +299,19 @@ class InjectionDetector:
         )
 
 
+_OPEN_QUOTE = re2.compile(r"(?:^|[\s(\[:])['\"«]")
+_CLOSE_QUOTE = re2.compile(r"['\"»](?:$|[\s).,;:!?\]])")
+
+
 def _quoted(text: str, start: int, end: int) -> bool:
-    """True when the match sits inside a quotation (a quote mark just before and just after it)."""
-    before = text[max(start - 3, 0) : start]
-    after = text[end : end + 3]
-    return any(q in before for q in '"“«') and any(q in after for q in '"”»')
+    """True when the match sits inside a quotation: an opening quote mark (double, guillemet, or a single quote
+    after a space, so "don't" does not count) shortly before it in the same line, and a closing one shortly
+    after it. The normaliser already folded curly quotes to straight ones."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(start - 60, line_start) : start]
+    line_end = text.find("\n", end)
+    after = text[end : min(end + 120, line_end if line_end >= 0 else len(text))]
+    opened = [m.end() for m in _OPEN_QUOTE.finditer(before)]
+    if not opened or any(before[i] in "'\"»" for i in range(opened[-1], len(before))):
+        return False  # no opening quote, or the quotation closed again before the match
+    return _CLOSE_QUOTE.search(after) is not None

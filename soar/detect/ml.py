@@ -1,18 +1,22 @@
-"""The scikit-learn layer: a TF-IDF (word 1-2 grams) + LogisticRegression text classifier per detector family.
+"""The text-classifier layer: hashed character and word n-grams + a linear model, applied with numpy.
 
-Artifacts live in ``detectors/models/<family>-<version>.joblib`` with a JSON model card next to them
-(``<family>-<version>.json``: training data hashes, parameters, held-out metrics, the artifact's sha256).
-``load_model`` picks the newest card of a family (or the one pinned in options), checks the artifact's hash
-against the card and returns a ``TextModel``; with no artifact the detectors run on rules alone.
+A model is two files in ``detectors/models/``: ``<family>-<version>.npz`` (the coefficients, float32, and the
+intercept; loaded with ``allow_pickle=False``, so loading runs no code) and its JSON model card
+``<family>-<version>.json`` (feature parameters, threshold, training data hashes, metrics and the npz's
+sha256). ``load_model`` picks the newest card of a family (or the one pinned in options), checks the artifact's
+hash against the card and returns a ``TextModel``; with no artifact the detectors run on rules alone.
+
+Features (``HashSpec``): every character n-gram (3, 4, 5 by default) of the UTF-8 bytes and every word
+unigram and bigram, hashed into ``2**bits`` buckets. Hashing is vectorised over a whole batch: one prefix
+polynomial hash (``cumsum`` in wrapping uint32 arithmetic) gives the hash of any byte span as
+``(G[e] - G[s]) * P**-s``, so no n-gram string is ever built and there is no vocabulary dict. A text's
+feature vector is its bucket counts divided by their L2 norm, so its score is
+``intercept + sum(coef[buckets]) / norm``: gathers, one ``add.reduceat`` and a few ``bincount`` per batch.
 
 The classifier reads *normalised* text (``soar.detect.normalize``: folded, with hidden and decoded segments),
-the same text the rules see. Long texts are scored in overlapping windows and keep their highest window, so
-one injected sentence in a 20 KB page is not diluted by the page. Word 1-2 grams are used rather than
-character n-grams because they alone meet the batch budget (>= 5,000 one-KB texts/s per core; STACK.md).
-
-Security: a joblib file is a pickle, and loading one runs code. Only load artifacts this project trained;
-the sha256 check catches a swapped file, not a tampered card, so ``detectors/models`` must be as protected
-as the code.
+the same text the rules see, with URLs, e-mail addresses and numbers masked (``xurlx``, ``xmailx``, ``0``).
+Long texts are scored in overlapping windows and keep their highest window, so one injected sentence in a
+20 KB page is not diluted by the page.
 """
 
 from __future__ import annotations
@@ -21,46 +25,69 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import pairwise
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-from scipy.sparse import csr_matrix, diags
-from sklearn.preprocessing import normalize
 
 from soar.errors import ContentError
 
 WINDOW_CHARS = 2048
 WINDOW_STEP = 1536  # windows overlap by 512 characters, like the rule scanner's chunks
-
+NORM_BITS = 12  # bins per row for the L2 norm of a row's bucket counts
+FEATURES = "soar-hash-v2"  # the featuriser's name in model cards; bump when hashing changes
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DIGITS = re.compile(r"\d+")
 
+_P = np.uint32(0x01000193)  # FNV-32 prime: odd, so invertible modulo 2**32
+_P_INV = np.uint32(pow(0x01000193, -1, 1 << 32))
+_MIX = np.uint32(0x9E3779B1)
+_BIGRAM = np.uint32(0x85EBCA77)
+_SALT_WORD = np.uint32(0x27D4EB2F)
+#: byte -> is a word character (ASCII letters and digits, and every byte of a multi-byte UTF-8 character)
+_WORD_BYTE = np.zeros(256, dtype=bool)
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _WORD_BYTE[_c] = True
+_WORD_BYTE[128:] = True
+
+
+_DIGIT_FOLD = np.arange(256, dtype=np.uint8)
+_DIGIT_FOLD[ord("0") : ord("9") + 1] = ord("0")  # every digit hashes as 0: amounts and ids are not vocabulary
+_POWERS: list[np.ndarray] = [np.ones(1, dtype=np.uint32), np.ones(1, dtype=np.uint32)]
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**i and P**-i (mod 2**32) for i < n, cached and grown by doubling."""
+    if len(_POWERS[0]) < n:
+        size = max(n, 2 * len(_POWERS[0]), 1 << 16)
+        with np.errstate(over="ignore"):
+            for i, base in enumerate((_P, _P_INV)):
+                p = np.full(size, base, dtype=np.uint32)
+                p[0] = 1
+                _POWERS[i] = np.cumprod(p, dtype=np.uint32)
+    return _POWERS[0], _POWERS[1]
+
+
+def _mask_links(text: str) -> str:
+    """URLs and e-mail addresses replaced by placeholders (digits are folded later, on the bytes)."""
+    if "://" in text or "www." in text:
+        text = _URL.sub(" xurlx ", text)
+    if "@" in text:  # the e-mail pattern rescans every word; run it only when an address is possible
+        text = _MAIL.sub(" xmailx ", text)
+    return text
+
 
 def mask_volatile(text: str) -> str:
     """URLs, e-mail addresses and numbers replaced by placeholders, so the classifier learns their role, not
-    the particular domains or amounts of its training data (the TF-IDF ``preprocessor``)."""
+    the particular domains or amounts of its training data."""
     if "://" in text or "www." in text:
         text = _URL.sub(" xurlx ", text)
     if "@" in text:  # the e-mail pattern rescans every word; run it only when an address is possible
         text = _MAIL.sub(" xmailx ", text)
     return _DIGITS.sub("0", text)
-
-
-# word characters only: punctuation separates tokens (the normaliser already folded case and look-alikes)
-_SEPARATORS = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"})
-
-
-def analyze(text: str) -> list[str]:
-    """Word unigrams and bigrams of masked text: str.split and a zip in place of sklearn's regex analyzer,
-    which is most of the cost of TF-IDF scoring (module-level, so a pickled vectorizer can find it)."""
-    tokens = mask_volatile(text).translate(_SEPARATORS).split()
-    return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
 def sha256_file(path: Path) -> str:
@@ -79,11 +106,172 @@ def windows(text: str, size: int = WINDOW_CHARS, step: int = WINDOW_STEP) -> lis
     return [text[i : i + size] for i in range(0, max(len(text) - (size - step), 1), step)]
 
 
+@dataclass(frozen=True)
+class HashSpec:
+    """How texts become hashed features (recorded in the model card; the model is only valid with it)."""
+
+    bits: int = 18
+    char_ngrams: tuple[int, ...] = (3, 4, 5)
+    words: bool = True  # word unigrams and bigrams
+    features: str = FEATURES
+
+    @classmethod
+    def from_card(cls, d: dict[str, Any]) -> HashSpec:
+        """The spec recorded in a model card; raises ContentError for an unknown featuriser."""
+        if d.get("features") != FEATURES:
+            raise ContentError(f"model card features {d.get('features')!r} are not {FEATURES!r}")
+        return cls(bits=int(d["bits"]), char_ngrams=tuple(int(n) for n in d["char_ngrams"]), words=bool(d["words"]))
+
+    def card(self) -> dict[str, Any]:
+        """This spec as JSON-able card data."""
+        return {**asdict(self), "char_ngrams": list(self.char_ngrams)}
+
+    def hashes(self, texts: Sequence[str]) -> _Hashed:
+        """The n-gram hashes of ``texts``, all rows in one pass over their concatenated bytes.
+
+        Each row is preceded and followed by ``max(n) - 1`` NUL bytes. A character n-gram belongs to the row it
+        starts in (or whose leading padding it starts in), and the padding is wide enough that no n-gram reaches
+        another row, so a row's features never depend on its batch; n-grams touching the padding mark the
+        beginning and end of the text. Hashes are polynomial modulo 2**32 from one prefix sum:
+        ``hash(s, e) = (G[e] - G[s]) * P**-s``.
+        """
+        n_rows = len(texts)
+        pad = max(max(self.char_ngrams, default=1) - 1, 1)
+        encoded = [_mask_links(t).encode("utf-8", "replace") for t in texts]
+        lens = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n_rows)
+        sep = b"\0" * pad
+        data = _DIGIT_FOLD[np.frombuffer(sep + sep.join(encoded) + sep, dtype=np.uint8)]
+        size = len(data) - pad  # n-grams start before the final padding
+        block = lens + pad
+        starts = np.zeros(n_rows, dtype=np.int64)
+        np.cumsum(block[:-1], out=starts[1:])
+        pw, ipw = _powers(len(data) + 1)
+        chars: list[np.ndarray] = []
+        word_rows: list[np.ndarray] = []
+        words: list[np.ndarray] = []
+        with np.errstate(over="ignore"):
+            g = np.zeros(len(data) + 1, dtype=np.uint32)
+            np.cumsum(np.multiply(data, pw[: len(data)], dtype=np.uint32), out=g[1:])
+            for n in self.char_ngrams:
+                h = g[n : n + size] - g[:size]
+                h *= ipw[:size]
+                h += np.uint32(n)
+                chars.append(h)
+            if self.words and n_rows:
+                w = _WORD_BYTE[data]
+                edge = np.diff(w.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+                t_start = np.flatnonzero(edge == 1)
+                t_end = np.flatnonzero(edge == -1)
+                wh = (g[t_end] - g[t_start]) * ipw[t_start] ^ _SALT_WORD
+                t_row = np.searchsorted(starts, t_start, side="right") - 1
+                same = t_row[1:] == t_row[:-1]
+                word_rows = [t_row, t_row[1:][same]]
+                words = [wh, (wh[:-1] * _BIGRAM + wh[1:])[same]]
+        return _Hashed(n_rows, starts, block, chars, word_rows, words)
+
+    def bucket(self, h: np.ndarray) -> np.ndarray:
+        """Hash values mixed and cut to ``bits`` bits (bucket indices)."""
+        with np.errstate(over="ignore"):
+            h = h ^ (h >> np.uint32(15))
+            h *= _MIX
+            h >>= np.uint32(32 - self.bits)
+        return h
+
+    def featurise(self, texts: Sequence[str]) -> _Features:
+        """Bucket indices of every n-gram of ``texts`` and each row's scale (1 / norm).
+
+        The norm makes a text and the same text repeated score alike: the L2 norm of the row's counts of its
+        middle character n-gram and its words (a third of the work of all n-grams), over the low ``NORM_BITS``
+        bits of the buckets (one ``bincount`` over rows x 4096 bins instead of a sort). Colliding n-grams are
+        over-counted a little, the same way in training and scoring.
+        """
+        if not texts:
+            raise ValueError("featurise needs at least one text")
+        hs = self.hashes(texts)
+        char_rows = np.repeat(np.arange(hs.n_rows, dtype=np.uint32), hs.block)
+        chars = [self.bucket(h) for h in hs.chars]
+        words = [self.bucket(h) for h in hs.words]
+        mask = np.uint32((1 << NORM_BITS) - 1)
+        keys = [
+            (r.astype(np.uint32) << np.uint32(NORM_BITS)) | (b & mask) for r, b in zip(hs.word_rows, words, strict=True)
+        ]
+        if chars:
+            keys.append((char_rows << np.uint32(NORM_BITS)) | (chars[len(chars) // 2] & mask))
+        if keys and hs.n_rows:
+            c = np.bincount(np.concatenate(keys), minlength=hs.n_rows << NORM_BITS).reshape(hs.n_rows, -1)
+            sumsq = np.einsum("ij,ij->i", c, c)
+        else:
+            sumsq = np.zeros(hs.n_rows, dtype=np.int64)
+        scale = 1.0 / np.sqrt(np.maximum(sumsq, 1))
+        return _Features(hs, char_rows, chars, words, scale)
+
+    def matrix(self, texts: Sequence[str], batch: int = 256) -> Any:
+        """The feature matrix of ``texts`` (scipy CSR, float32), for training; built ``batch`` rows at a time
+        (a row's features never depend on its batch)."""
+        from scipy.sparse import csr_matrix, vstack
+
+        parts = []
+        for i in range(0, len(texts), batch):
+            f = self.featurise(texts[i : i + batch])
+            rows = [f.char_rows] * len(f.chars) + f.hashed.word_rows
+            row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+            col = np.concatenate([*f.chars, *f.words]).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
+            x = csr_matrix(
+                (f.scale[row].astype(np.float32), (row, col)), shape=(f.hashed.n_rows, 1 << self.bits), dtype=np.float32
+            )
+            x.sum_duplicates()
+            parts.append(x)
+        if not parts:
+            return csr_matrix((0, 1 << self.bits), dtype=np.float32)
+        return vstack(parts, format="csr")
+
+    def dot(self, texts: Sequence[str], coef: np.ndarray) -> np.ndarray:
+        """``matrix(texts) @ coef`` without building the matrix: gathers, one ``add.reduceat`` and bincounts."""
+        if not texts:
+            return np.zeros(0)
+        f = self.featurise(texts)
+        hs = f.hashed
+        sums = np.zeros(hs.n_rows)
+        if f.chars:
+            acc = coef[f.chars[0]]
+            for b in f.chars[1:]:
+                acc += coef[b]
+            sums += np.add.reduceat(acc, hs.starts, dtype=np.float64)  # blocks are never empty (padding)
+        for r, b in zip(hs.word_rows, f.words, strict=True):
+            sums += np.bincount(r, weights=coef[b], minlength=hs.n_rows)
+        return sums * f.scale
+
+
+@dataclass(frozen=True)
+class _Hashed:
+    """N-gram hashes of a batch (see ``HashSpec.hashes``)."""
+
+    n_rows: int
+    starts: np.ndarray  # first character position of each row's block
+    block: np.ndarray  # character positions per row (its length plus the padding)
+    chars: list[np.ndarray]  # per n: the hash at every character position (aligned with the blocks)
+    word_rows: list[np.ndarray]  # unigrams, bigrams: the row of each
+    words: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Features:
+    """Bucket indices of a batch and each row's scale (see ``HashSpec.featurise``)."""
+
+    hashed: _Hashed
+    char_rows: np.ndarray  # the row of every character position
+    chars: list[np.ndarray]  # per n: the bucket at every character position
+    words: list[np.ndarray]  # unigram, bigram buckets (rows in ``hashed.word_rows``)
+    scale: np.ndarray  # 1 / L2 norm of the row's bucket counts
+
+
 @dataclass
 class TextModel:
-    """A fitted text classifier and its card."""
+    """A fitted hashed linear classifier and its card."""
 
-    pipeline: Any
+    spec: HashSpec
+    coef: np.ndarray
+    intercept: float
     card: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -92,46 +280,14 @@ class TextModel:
         """The artifact's version string."""
         return str(self.card.get("version", "unversioned"))
 
-    def _fast_ok(self) -> bool:
-        steps = getattr(self.pipeline, "named_steps", {})
-        tf = steps.get("tfidf")
-        return (
-            tf is not None
-            and "lr" in steps
-            and tf.analyzer is analyze
-            and tf.sublinear_tf
-            and tf.use_idf
-            and tf.norm == "l2"
-            and not tf.binary
-        )
-
-    def _fast_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """``predict_proba`` of the TF-IDF + LR pipeline without sklearn's per-feature ``try/except`` lookup.
-
-        sklearn's vectorizer raises and catches a KeyError for every out-of-vocabulary n-gram, which is most of
-        them on real text and most of the scoring time; ``dict.get`` through ``map`` skips that. Same numbers
-        (tested against ``pipeline.predict_proba``).
-        """
-        tf = self.pipeline.named_steps["tfidf"]
-        lr = self.pipeline.named_steps["lr"]
-        vocab = tf.vocabulary_
-        cols: list[int] = []
-        indptr = [0]
-        for t in texts:
-            cols.extend([j for j in map(vocab.get, analyze(t)) if j is not None])
-            indptr.append(len(cols))
-        x = csr_matrix(
-            (np.ones(len(cols), dtype=np.float32), np.asarray(cols, dtype=np.int32), np.asarray(indptr)),
-            shape=(len(texts), len(vocab)),
-        )
-        x.sum_duplicates()
-        np.log(x.data, out=x.data)
-        x.data += 1.0
-        x = normalize(x @ diags(tf.idf_.astype(np.float32)), norm="l2", copy=False)
-        return lr.predict_proba(x)[:, 1]
+    def decision(self, texts: Sequence[str]) -> np.ndarray:
+        """Linear scores (logits) of ``texts``, each scored as one window."""
+        if not texts:
+            return np.zeros(0)
+        return self.spec.dot(texts, self.coef) + self.intercept
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """Probability of the positive class for each (normalised) text: one batched call, max over windows."""
+        """Probability of the positive class for each (normalised) text: one batched pass, max over windows."""
         if not texts:
             return np.zeros(0)
         parts: list[str] = []
@@ -140,12 +296,18 @@ class TextModel:
             w = windows(t)
             parts.extend(w)
             owner.extend([i] * len(w))
-        proba = self._fast_proba(parts) if self._fast_ok() else self.pipeline.predict_proba(parts)[:, 1]
+        proba = 1.0 / (1.0 + np.exp(-self.decision(parts)))
         if len(parts) == len(texts):
             return proba
         out = np.zeros(len(texts))
         np.maximum.at(out, np.asarray(owner), proba)
         return out
+
+    def save(self, artifact: Path) -> str:
+        """Write the coefficients to ``artifact`` (.npz, no pickle); returns its sha256."""
+        with open(artifact, "wb") as f:
+            np.savez_compressed(f, coef=self.coef.astype(np.float32), intercept=np.float64(self.intercept))
+        return sha256_file(artifact)
 
 
 def model_cards(models_dir: Path, family: str) -> list[Path]:
@@ -158,7 +320,8 @@ def model_cards(models_dir: Path, family: str) -> list[Path]:
 def load_model(models_dir: Path, family: str, pinned: str | None = None) -> TextModel | None:
     """The newest (or ``pinned`` version) model of ``family``, or None when there is none.
 
-    Raises ContentError when a card exists but its artifact is missing or does not match the recorded hash.
+    Raises ContentError when a card exists but its artifact is missing, does not match the recorded hash, or
+    does not fit the card's feature parameters.
     """
     cards = model_cards(Path(models_dir), family)
     if pinned is not None:
@@ -169,11 +332,22 @@ def load_model(models_dir: Path, family: str, pinned: str | None = None) -> Text
         return None
     card_path = cards[-1]
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    artifact = card_path.with_suffix(".joblib")
+    name = str(card.get("artifact", card_path.with_suffix(".npz").name))
+    if "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".npz"):
+        raise ContentError("model card names an artifact outside its directory or not .npz", source=str(card_path))
+    artifact = card_path.with_name(name)
     if not artifact.is_file():
         raise ContentError("model artifact missing", source=str(artifact))
-    digest = sha256_file(artifact)
-    if digest != card.get("artifact_sha256"):
+    if sha256_file(artifact) != card.get("artifact_sha256"):
         raise ContentError("model artifact does not match its card's sha256", source=str(artifact))
+    spec = HashSpec.from_card(card.get("hashing", {}))
+    try:
+        with np.load(artifact, allow_pickle=False) as npz:
+            coef = np.asarray(npz["coef"], dtype=np.float32)
+            intercept = float(npz["intercept"])
+    except (ValueError, KeyError, OSError) as e:
+        raise ContentError(f"unreadable model artifact: {e}", source=str(artifact)) from e
+    if coef.shape != (1 << spec.bits,):
+        raise ContentError(f"coefficients {coef.shape} do not fit {spec.bits} hash bits", source=str(artifact))
     # no log line here: CLI commands that build detectors print JSON on stdout (the version is in each finding)
-    return TextModel(joblib.load(artifact), card, artifact)
+    return TextModel(spec, coef, intercept, card, artifact)

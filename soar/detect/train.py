@@ -1,8 +1,12 @@
 """``soar detectors train``: fit the text classifiers from ``detectors/corpora/`` into versioned artifacts.
 
 For each family (``injection``, ``memory``): read ``corpora/<family>/train.jsonl``, normalise every text the
-way the detector will (``soar.detect.normalize``), fit TF-IDF word 1-2 grams + LogisticRegression, score the
-held-out ``eval.jsonl`` (never used for fitting), and write ``models/<family>-<version>.joblib`` with its card.
+way the detector will (``soar.detect.normalize``), hash its character and word n-grams (``soar.detect.ml``),
+fit a LogisticRegression, and choose the deployed threshold by cross-validation on the *training* rows: the
+out-of-fold score that 1% of the training negatives exceed. The intercept is shifted so that this threshold
+is probability 0.5, the detectors' deployed threshold. The held-out ``eval.jsonl`` is scored for the card and
+never used for fitting or for the threshold. Writes ``models/<family>-<version>.npz`` (coefficients, no
+pickle) and its card ``models/<family>-<version>.json``.
 """
 
 from __future__ import annotations
@@ -14,25 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from sklearn.model_selection import StratifiedGroupKFold
 
-from soar.detect.ml import TextModel, analyze, sha256_file
+from soar.detect.ml import HashSpec, TextModel, sha256_file
 from soar.detect.normalize import normalize
 from soar.errors import ContentError
 
 FAMILIES = ("injection", "memory")
 DEFAULT_PARAMS: dict[str, Any] = {
-    "analyzer": "soar.detect.ml.analyze (word 1-2 grams)",
-    "min_df": 2,
-    "max_features": 100_000,
-    "sublinear_tf": True,
-    "C": 4.0,
+    "bits": 18,
+    "char_ngrams": [3, 4, 5],
+    "words": True,
+    "C": 32.0,
     "class_weight": "balanced",
+    "cv_folds": 5,
+    "cv_target_fpr": 0.01,
 }
 
 
@@ -58,26 +61,38 @@ def prepare(text: str) -> str:
     return normalize(text[:262_144]).text
 
 
-def build_pipeline(params: dict[str, Any]) -> Pipeline:
-    """An unfitted TF-IDF + LogisticRegression pipeline."""
-    return Pipeline(
-        [
-            (
-                "tfidf",
-                TfidfVectorizer(
-                    analyzer=analyze,  # word 1-2 grams, fast path (see soar.detect.ml.analyze)
-                    min_df=params["min_df"],
-                    max_features=params["max_features"],
-                    sublinear_tf=params["sublinear_tf"],
-                    dtype=np.float32,
-                ),
-            ),
-            (
-                "lr",
-                LogisticRegression(C=params["C"], class_weight=params["class_weight"], max_iter=2000),
-            ),
-        ]
+def _fit(x: Any, y: np.ndarray, params: dict[str, Any]) -> LogisticRegression:
+    lr = LogisticRegression(
+        C=params["C"], class_weight=params["class_weight"], solver="liblinear", max_iter=1000, random_state=0
     )
+    return lr.fit(x, y)
+
+
+def cv_threshold(x: Any, y: np.ndarray, groups: list[str], params: dict[str, Any]) -> dict[str, Any]:
+    """Out-of-fold scores on the training rows; the logit that ``cv_target_fpr`` of the negatives exceed.
+
+    Rows built from one template (their ``group``) stay in one fold, so each fold is scored on phrasings its
+    model never saw; without groups every row is its own group (which overfits: near-duplicates of a
+    template land on both sides).
+    """
+    from soar.eval.metrics import compute
+
+    oof = np.zeros(len(y))
+    folds = StratifiedGroupKFold(n_splits=params["cv_folds"], shuffle=True, random_state=0)
+    for tr, te in folds.split(np.zeros(len(y)), y, groups):
+        oof[te] = _fit(x[tr], y[tr], params).decision_function(x[te])
+    logit = float(np.quantile(oof[y == 0], 1.0 - params["cv_target_fpr"]))
+    m = compute(y.tolist(), oof.tolist(), logit)
+    return {
+        "folds": params["cv_folds"],
+        "groups": len(set(groups)),
+        "target_fpr": params["cv_target_fpr"],
+        "threshold_logit": round(logit, 6),
+        "oof_fpr": m.fpr,
+        "oof_recall": m.recall,
+        "oof_roc_auc": m.roc_auc,
+        "oof_recall_at_1pct_fpr": m.recall_at_1pct_fpr,
+    }
 
 
 def train_family(
@@ -94,40 +109,53 @@ def train_family(
     if family not in FAMILIES:
         raise ContentError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
     params = {**DEFAULT_PARAMS, **(params or {})}
+    spec = HashSpec(bits=params["bits"], char_ngrams=tuple(params["char_ngrams"]), words=params["words"])
     train_path = Path(corpora_dir) / family / "train.jsonl"
     eval_path = Path(corpora_dir) / family / "eval.jsonl"
     train_rows = read_jsonl(train_path)
-    texts = [prepare(r["text"]) for r in train_rows]
-    labels = [int(r["label"]) for r in train_rows]
+    x = spec.matrix([prepare(r["text"]) for r in train_rows])
+    y = np.asarray([int(r["label"]) for r in train_rows])
     t0 = time.perf_counter()
-    pipeline = build_pipeline(params).fit(texts, labels)
+    groups = [str(r.get("group") or f"row-{i}") for i, r in enumerate(train_rows)]
+    cv = cv_threshold(x, y, groups, params)
+    lr = _fit(x, y, params)
     fit_s = time.perf_counter() - t0
+    raw_intercept = float(lr.intercept_[0])
+    # shift so that the cross-validated threshold is probability 0.5 (the detectors' deployed threshold)
+    model = TextModel(spec, lr.coef_[0].astype(np.float32), raw_intercept - cv["threshold_logit"])
     version = version or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    artifact = models_dir / f"{family}-{version}.joblib"
-    joblib.dump(pipeline, artifact, compress=3)
+    artifact = models_dir / f"{family}-{version}.npz"
+    digest = model.save(artifact)
     data: dict[str, Any] = {"train": _data_entry(train_path, train_rows)}
     metrics = None
     if eval_path.is_file():
         eval_rows = read_jsonl(eval_path)
         data["eval"] = _data_entry(eval_path, eval_rows)
-        scores = TextModel(pipeline).predict([prepare(r["text"]) for r in eval_rows])
+        scores = model.predict([prepare(r["text"]) for r in eval_rows])
         metrics = compute([int(r["label"]) for r in eval_rows], scores.tolist(), 0.5).model_dump()
     card = {
         "family": family,
         "version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": "TfidfVectorizer(word 1-2) + LogisticRegression over soar.detect.normalize text",
+        "model": "hashed char 3-5 + word 1-2 grams -> LogisticRegression over soar.detect.normalize text",
+        "hashing": spec.card(),
         "params": params,
+        "intercept_raw": round(raw_intercept, 6),
+        "intercept": round(model.intercept, 6),
+        "threshold": 0.5,
+        "threshold_note": "intercept shifted by -cv.threshold_logit: probability 0.5 = the out-of-fold score "
+        "exceeded by cv.target_fpr of the training negatives",
+        "cv": cv,
         "data": data,
         "metrics_classifier_only_on_eval": metrics,
         "fit_seconds": round(fit_s, 2),
-        "vocabulary": len(pipeline.named_steps["tfidf"].vocabulary_),
+        "nonzero_coefficients": int(np.count_nonzero(model.coef)),
         "sklearn": sklearn.__version__,
         "python": platform.python_version(),
         "artifact": artifact.name,
-        "artifact_sha256": sha256_file(artifact),
+        "artifact_sha256": digest,
     }
     artifact.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return card

@@ -96,7 +96,7 @@ def train_command(
     version: str = typer.Option(None, help="version string (default: UTC timestamp)"),
     detectors: Path = typer.Option(None, help="detectors dir (default: settings)"),
 ) -> None:
-    """Fit TF-IDF + LogisticRegression per family from the corpus; write a versioned artifact and model card."""
+    """Fit hashed n-grams + LogisticRegression per family from the corpus; write a versioned .npz and model card."""
     from soar.detect.train import train_family
 
     base = _config(detectors).detectors_dir
@@ -108,7 +108,8 @@ def train_command(
             raise typer.Exit(1) from e
         metrics = card["metrics_classifier_only_on_eval"] or {}
         typer.echo(
-            f"{fam}: {card['artifact']} (vocabulary {card['vocabulary']}, {card['data']['train']['n']} training rows); "
-            f"classifier alone on held-out eval: ROC AUC {metrics.get('roc_auc')}, "
-            f"recall at 1% FPR {metrics.get('recall_at_1pct_fpr')}"
+            f"{fam}: {card['artifact']} ({card['hashing']['bits']}-bit hashed n-grams, "
+            f"{card['data']['train']['n']} training rows); cross-validated on the training split: recall at 1% FPR "
+            f"{card['cv']['oof_recall_at_1pct_fpr']}; classifier alone on held-out eval: ROC AUC "
+            f"{metrics.get('roc_auc')}, recall at 1% FPR {metrics.get('recall_at_1pct_fpr')}"
         )

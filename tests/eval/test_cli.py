@@ -80,7 +80,7 @@ def test_cli_eval_json_rules_only(app: typer.Typer, detectors: Path, tmp_path: P
 def test_cli_train_then_eval_uses_the_model(app: typer.Typer, detectors: Path, tmp_path: Path) -> None:
     r = runner.invoke(app, ["detectors", "train", "--version", "v1", "--detectors", str(detectors)])
     assert r.exit_code == 0, r.output
-    assert "injection-v1.joblib" in r.output and "memory-v1.joblib" in r.output
+    assert "injection-v1.npz" in r.output and "memory-v1.npz" in r.output
     assert (detectors / "models" / "injection-v1.json").is_file()
     r = runner.invoke(app, ["eval", "injection", "--data", str(_data(tmp_path)), "--detectors", str(detectors)])
     assert r.exit_code == 0, r.output
