@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 
-from soar.bench import BenchAgent, Signed, _cpu_seconds, _register, attack_event, mixed_events
+from soar.bench import BenchAgent, Signed, _cpu_seconds, attack_event, mixed_events, register_agents
 from soar.config import Tier, get_settings
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
@@ -226,7 +226,7 @@ async def _flood(events: int, big: int, good_fraction: float, console: Console |
         say("starting broker and one worker ...")
         await services.start(api=False)
         markers = _markers(settings.partitions) + _markers(settings.partitions)
-        await _register(settings.db_url, agents + victims + markers)
+        await register_agents(settings.db_url, agents + victims + markers)
         await producer.start()
         for c, topic in ((findings, topics.findings), (dead, topics.deadletter)):
             await c.start()

@@ -83,12 +83,19 @@ def broker(port: int = typer.Option(0, help="port (default: SOAR_BROKER_PORT)"))
 def worker(
     loglevel: str = typer.Option("warning"),
     engine: str = typer.Option("", help="fast (aiokafka loops) or faust; default SOAR_ENGINE"),
+    role: str = typer.Option(
+        "", help="fast engine: all, detect (telemetry only) or respond (findings only); default SOAR_WORKER_ROLE"
+    ),
 ) -> None:
-    """Run a worker: ingest, verify, detect, decide, act. Run more for scale-out (same consumer group)."""
+    """Run a worker: ingest, verify, detect, decide, act. Run more for scale-out (same consumer group).
+
+    With ``--role detect`` and ``--role respond`` in two processes, the responder's database round trips no
+    longer queue behind telemetry batches in one event loop (lower time to contain).
+    """
     from soar.config import get_settings
     from soar.worker import run_worker
 
-    run_worker(loglevel, engine or get_settings().engine)
+    run_worker(loglevel, engine or get_settings().engine, role or get_settings().worker_role)
 
 
 @cli.command()
@@ -229,13 +236,14 @@ def bench_contain_cmd(
     seconds: float = typer.Option(10.0, help="how long to inject attacks"),
     attack_every: float = typer.Option(0.5, help="seconds between attacks (each from a fresh agent)"),
     db: str = typer.Option("sqlite", help="sqlite, postgres (fresh database on the local server) or a PostgreSQL URL"),
+    split: bool = typer.Option(True, "--split/--no-split", help="responder in its own process, or in the worker"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """p50/p99 from attack event produced to containment recorded, under steady background traffic."""
     from soar.bench import bench_contain
 
     result = bench_contain(
-        rate=rate, seconds=seconds, attack_every=attack_every, db=db, console=None if as_json else console
+        rate=rate, seconds=seconds, attack_every=attack_every, db=db, split=split, console=None if as_json else console
     )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")

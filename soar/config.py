@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     topic_deadletter: str = "soar.deadletter"
     app_id: str = "soar"
     engine: str = Field(default="fast", pattern="^(fast|faust)$", description="worker engine: fast or faust")
+    worker_role: str = Field(
+        default="all",
+        pattern="^(all|detect|respond)$",
+        description="fast engine: all (both loops), detect (telemetry loop only) or respond (findings loop only)",
+    )
     # Latency knobs (see docs/performance.md and shared STACK.md): faust hard-codes a 1.5 s fetch wait,
     # and the embedded broker answers long-polls late, so the worker sets its own short wait.
     fetch_max_wait_ms: int = 20

@@ -1,15 +1,15 @@
 """The soar exception tree.
 
-    SoarError
-    ├── ContentError          bad playbook / rule / corpus (carries file, line, field)
-    ├── IngestError           bytes that are not an event (too large, too deep, not JSON, wrong schema)
-    ├── VerificationError     signature, key or identity failure
-    ├── DetectorError         a detector failed on an event
-    ├── ActionError           a response action failed
-    │   ├── ActionCheckFailed an action's precondition failed; it did nothing
-    │   └── ActionTimeout     an action did not finish in time
-    ├── NotifyError           a notifier could not deliver
-    └── StoreError            the database refused or is unreachable
+SoarError
+├── ContentError          bad playbook / rule / corpus (carries file, line, field)
+├── IngestError           bytes that are not an event (too large, too deep, not JSON, wrong schema)
+├── VerificationError     signature, key or identity failure
+├── DetectorError         a detector failed on an event
+├── ActionError           a response action failed
+│   ├── ActionCheckFailed an action's precondition failed; it did nothing
+│   └── ActionTimeout     an action did not finish in time
+├── NotifyError           a notifier could not deliver
+└── StoreError            the database refused or is unreachable
 """
 
 from __future__ import annotations

@@ -111,8 +111,13 @@ class FastWorker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        role = s.worker_role
+        detect, respond = role in ("all", "detect"), role in ("all", "respond")
+        # one ready file per loop this process runs: worker.ready (telemetry), responder.ready (findings)
         ready = s.data_dir / "worker.ready"
-        ready.unlink(missing_ok=True)
+        responder_ready = s.data_dir / "responder.ready"
+        for path in (ready, responder_ready):
+            path.unlink(missing_ok=True)
         self.producer = AIOKafkaProducer(bootstrap_servers=s.broker, linger_ms=2, max_batch_size=256 * 1024, acks=1)
         await self.producer.start()
         send_finding = self._sender(self.topics.findings)
@@ -122,38 +127,41 @@ class FastWorker:
         async def publish(cmd: ControlCommand) -> None:
             await self.producer.send_and_wait(control, cmd.model_dump_json().encode(), key=cmd.agent_id.encode())
 
-        responder = self.runtime.start_responder(publish)
-        await self.runtime.refresh_directory()
-        await responder.resume()
+        consumers: list[AIOKafkaConsumer] = []
+        tasks: list[asyncio.Task[None]] = []
+        if respond:
+            responder = self.runtime.start_responder(publish)
+            await responder.resume()
+            findings = self._consumer(self.topics.findings, f"{s.app_id}-findings")
+            findings.subscribe([self.topics.findings], listener=_ReadyOnAssign(responder_ready, "findings"))
+            await findings.start()
+            consumers.append(findings)
 
-        telemetry = self._consumer(self.topics.telemetry, f"{s.app_id}-telemetry")
-        findings = self._consumer(self.topics.findings, f"{s.app_id}-findings")
-        telemetry.subscribe([self.topics.telemetry], listener=_ReadyOnAssign(ready, "telemetry"))
-        findings.subscribe([self.topics.findings])
-        await telemetry.start()
-        await findings.start()
+            async def on_findings(messages: list) -> None:
+                await self.runtime.handle_findings([m.value for m in messages])
 
-        async def on_telemetry(messages: list) -> None:
-            records = [RawRecord(m.value, m.topic, m.partition, m.offset, m.key) for m in messages]
-            await self.runtime.handle_telemetry(records, send_finding, send_dead)
+            tasks.append(asyncio.create_task(self._loop(findings, on_findings)))
+        if detect:
+            await self.runtime.refresh_directory()
+            telemetry = self._consumer(self.topics.telemetry, f"{s.app_id}-telemetry")
+            telemetry.subscribe([self.topics.telemetry], listener=_ReadyOnAssign(ready, "telemetry"))
+            await telemetry.start()
+            consumers.append(telemetry)
 
-        async def on_findings(messages: list) -> None:
-            await self.runtime.handle_findings([m.value for m in messages])
+            async def on_telemetry(messages: list) -> None:
+                records = [RawRecord(m.value, m.topic, m.partition, m.offset, m.key) for m in messages]
+                await self.runtime.handle_telemetry(records, send_finding, send_dead)
 
-        async def refresh() -> None:
-            while not self._stop.is_set():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), 1.0)
-                try:
-                    await self.runtime.refresh_directory(min_interval=0.9)
-                except Exception:  # the database may be briefly unavailable; keep the last snapshot
-                    log.exception("directory refresh failed")
+            async def refresh() -> None:
+                while not self._stop.is_set():
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), 1.0)
+                    try:
+                        await self.runtime.refresh_directory(min_interval=0.9)
+                    except Exception:  # the database may be briefly unavailable; keep the last snapshot
+                        log.exception("directory refresh failed")
 
-        tasks = [
-            asyncio.create_task(self._loop(telemetry, on_telemetry)),
-            asyncio.create_task(self._loop(findings, on_findings)),
-            asyncio.create_task(refresh()),
-        ]
+            tasks += [asyncio.create_task(self._loop(telemetry, on_telemetry)), asyncio.create_task(refresh())]
         try:
             done, _ = await asyncio.wait(
                 [*tasks, asyncio.create_task(self._stop.wait())], return_when="FIRST_COMPLETED"
@@ -166,10 +174,11 @@ class FastWorker:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await telemetry.stop()
-            await findings.stop()
+            for consumer in consumers:
+                await consumer.stop()
             await self.producer.stop()
-            ready.unlink(missing_ok=True)
+            for path in (ready, responder_ready):
+                path.unlink(missing_ok=True)
 
 
 def run_fast_worker(settings: Settings) -> None:

@@ -7,15 +7,20 @@ import structlog
 from soar.logs import configure_logging
 
 
-def run_worker(loglevel: str = "warning", engine: str = "fast") -> None:
-    """Start the worker (``engine``: ``fast`` aiokafka loops or ``faust``); blocks until SIGTERM/SIGINT."""
+def run_worker(loglevel: str = "warning", engine: str = "fast", role: str = "all") -> None:
+    """Start the worker (``engine``: ``fast`` aiokafka loops or ``faust``; ``role``: all, detect or respond);
+    blocks until SIGTERM/SIGINT."""
     configure_logging(loglevel)
+    if role not in ("all", "detect", "respond"):
+        raise SystemExit(f"unknown --role {role!r}: all, detect or respond")
     if engine == "fast":
         from soar.config import get_settings
         from soar.fastpath import run_fast_worker
 
-        run_fast_worker(get_settings())
+        run_fast_worker(get_settings().model_copy(update={"worker_role": role}))
         return
+    if role != "all":
+        raise SystemExit(f"--role {role} needs the fast engine (the faust engine runs both stages in one app)")
     _run_faust(loglevel)
 
 

@@ -42,7 +42,13 @@ POISON = (
 
 
 async def _start_services(
-    db_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp: Path, hook: str, engine: str = "fast"
+    db_url: str,
+    broker: EmbeddedBroker,
+    topics: TopicMap,
+    tmp: Path,
+    hook: str,
+    engine: str = "fast",
+    split: bool = False,
 ) -> Services:
     s = Settings(
         data_dir=tmp / "data",
@@ -57,7 +63,9 @@ async def _start_services(
         webhook_secret=SECRET,
         engine=engine,
     )
-    svc = Services(s, log_dir=tmp / "logs", embedded_broker=False, extra_env={"SOAR_WEBHOOK_URL": hook})
+    svc = Services(
+        s, log_dir=tmp / "logs", embedded_broker=False, extra_env={"SOAR_WEBHOOK_URL": hook}, responder_process=split
+    )
     await svc.start()
     return svc
 
@@ -88,16 +96,18 @@ def backend_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.mark.parametrize(
     ("backend_url", "engine"),
-    [("sqlite", "fast"), ("postgres", "fast"), ("sqlite", "faust")],
+    [("sqlite", "fast"), ("postgres", "fast-split"), ("sqlite", "faust")],
     indirect=["backend_url"],
-    ids=["sqlite-fast", "postgres-fast", "sqlite-faust"],
+    ids=["sqlite-fast", "postgres-fast-split", "sqlite-faust"],
 )
 async def test_e2e_memory_poisoning_is_contained(
     backend_url: str, engine: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
 ) -> None:
+    """fast-split: ``soar worker --role detect`` and ``--role respond`` as two processes."""
     db_url = backend_url
     receiver = await WebhookReceiver(SECRET).start()
-    svc = await _start_services(db_url, broker, topics, tmp_path, f"{receiver.url}/oncall", engine)
+    engine, _, split = engine.partition("-")
+    svc = await _start_services(db_url, broker, topics, tmp_path, f"{receiver.url}/oncall", engine, split == "split")
     memory = SQLiteMemoryStore(tmp_path / "crm-memory.db")
     agent = SoarAgent(
         "crm-1", Ed25519PrivateKey.generate(), broker.bootstrap, topics, memory=memory, api_url=svc.api_url

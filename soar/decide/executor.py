@@ -34,6 +34,7 @@ from soar.errors import ActionTimeout
 from soar.notify import Notifiers
 from soar.store.audit import audit
 from soar.store.models import AgentRecord, FindingRecord, IncidentRecord, PlaybookRunRecord, StepRunRecord
+from soar.store.retry import is_store_fault
 from soar.telemetry.control import ControlCommand
 from soar.telemetry.events import utcnow
 from soar.telemetry.findings import Finding
@@ -241,6 +242,8 @@ class Executor:
             try:
                 output = await self._attempt(run, step, action, key, position)
             except Exception as e:  # the action's changes rolled back; record the failure on its own
+                if is_store_fault(e):
+                    raise  # the database is down, not the action: the caller retries the batch; not an attempt
                 last_error = f"{type(e).__name__}: {e}"[:2000]
                 log.warning("step failed", run_id=run.rec.run_id, step=step.id, attempt=attempt, error=last_error)
                 if attempt < first + step.retries:

@@ -165,10 +165,15 @@ async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
         )
 
     receiver = await WebhookReceiver(settings.webhook_secret, on_delivery=on_page).start()
-    services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
+    services = Services(
+        settings,
+        log_dir=data_dir / "logs",
+        extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"},
+        responder_process=True,
+    )
     t0 = time.monotonic()
     try:
-        console.print("[bold]starting[/bold] embedded broker, worker and API (SQLite) ...")
+        console.print("[bold]starting[/bold] embedded broker, worker (detect), responder and API (SQLite) ...")
         await services.start()
         console.print(f"services up in {time.monotonic() - t0:.1f}s: broker {settings.broker}, API {services.api_url}")
 

@@ -31,6 +31,8 @@ class Services:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: run the responder as its own process (``soar worker --role respond``) beside ``--role detect``
+    responder_process: bool = False
 
     @property
     def api_url(self) -> str:
@@ -84,15 +86,22 @@ class Services:
         await ensure_topics(self.settings.broker, topic_map(self.settings), self.settings.partitions)
         await upgrade(self.settings.db_url)
         ready = self.settings.data_dir / "worker.ready"
-        ready.unlink(missing_ok=True)
+        responder_ready = self.settings.data_dir / "responder.ready"
+        for path in (ready, responder_ready):
+            path.unlink(missing_ok=True)
         if api:
             self._spawn("api", "api")
-        if worker:
+        if worker and self.responder_process:
+            self._spawn("worker", "worker", "--role", "detect")
+            self._spawn("responder", "worker", "--role", "respond")
+        elif worker:
             self._spawn("worker", "worker")
         if api:
             await self._wait_http(f"{self.api_url}/healthz", "api")
         if worker:
             await self._wait_file(ready, "worker")
+            if self.responder_process:
+                await self._wait_file(responder_ready, "responder")
 
     async def _wait_http(self, url: str, name: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
