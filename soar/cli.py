@@ -124,7 +124,8 @@ def dev(
     # the operator token: SOAR_ADMIN_TOKEN, else a 0600 file in the data dir (kept across restarts)
     token_file = data_dir / "admin_token"
     token = s.admin_token or ensure_secret_file(token_file, lambda: secrets.token_urlsafe(32).encode()).decode().strip()
-    services = Services(s, log_dir=data_dir / "logs", admin_token=token)
+    # the faust engine runs both stages in one app; the fast engine runs the responder as its own process
+    services = Services(s, log_dir=data_dir / "logs", admin_token=token, responder_process=s.engine == "fast")
 
     async def _run() -> None:
         await services.start()
