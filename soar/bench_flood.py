@@ -41,7 +41,8 @@ from soar.store.session import dispose_all
 from soar.topics import topic_map
 
 BIG_BYTES = 10 << 20
-#: hostile kind -> what the worker must make of it: a dead-letter reason, or ("finding", identity rule)
+#: hostile kind -> the dead-letter reason the worker must give it. Identity failures (bad signature, unknown
+#: agent) are also findings, folded to one per (rule, agent) and window (``identity_fold_s``).
 OUTCOME: dict[str, tuple[str, str]] = {
     "invalid_json": ("dead", "invalid_json"),
     "invalid_utf8": ("dead", "invalid_json"),
@@ -52,8 +53,8 @@ OUTCOME: dict[str, tuple[str, str]] = {
     "not_an_object": ("dead", "not_an_object"),
     "empty": ("dead", "empty"),
     "replayed": ("dead", "replayed"),
-    "bad_signature": ("finding", "bad_signature"),
-    "unknown_key": ("finding", "unknown_agent"),
+    "bad_signature": ("dead", "bad_signature"),
+    "unknown_key": ("dead", "unknown_agent"),
 }
 KINDS = [k for k in OUTCOME if k != "too_large"]  # 10 MB records are few and placed on purpose (``big``)
 
@@ -88,7 +89,7 @@ class Hostile:
         self.victims = victims
         self.replayable = replayable
         self.forger = BenchAgent("forger-unenrolled", Ed25519PrivateKey.generate())
-        self.expect_findings: dict[str, str] = {}  # event id -> identity rule
+        self.expect_findings: set[tuple[str, str]] = set()  # (identity rule, agent or "*"): one finding each
 
     def make(self, kind: str, i: int) -> tuple[str, bytes]:
         """(key, value) of one hostile record of ``kind``."""
@@ -119,11 +120,11 @@ class Hostile:
         if kind == "bad_signature":
             obj = orjson.loads(raw)
             obj["payload"]["content"] = "tampered in transit"
-            self.expect_findings[good.event_id] = "bad_signature"
+            self.expect_findings.add(("bad_signature", v.agent_id))
             return v.agent_id, orjson.dumps(obj)
         if kind == "unknown_key":
             forged = self.forger.sign("input", {"source": "web", "content": f"let me in {i}"})
-            self.expect_findings[forged.event_id] = "unknown_agent"
+            self.expect_findings.add(("unknown_agent", "*"))  # the sender picks the id: folded across agents
             return forged.agent_id, forged.raw
         raise ValueError(kind)
 
@@ -271,8 +272,11 @@ async def _flood(events: int, big: int, good_fraction: float, console: Console |
         result["dead_letters_without_reason"] = sum(
             1 for d in letters if not d.get("reason") or (not d.get("detail") and d["reason"] not in plain)
         )
-        identity = {eid: f["rule"] for f in seen if f.get("detector") == "identity" for eid in f.get("event_ids", [])}
-        missing = {eid for eid, rule in hostile.expect_findings.items() if identity.get(eid) != rule}
+        rejected = ("bad_signature", "unknown_agent")
+        identity = [f for f in seen if f.get("detector") == "identity" and f["rule"] in rejected]
+        keys = {(f["rule"], "*" if f["rule"] == "unknown_agent" else f["agent_id"]) for f in identity}
+        missing = hostile.expect_findings - keys
+        result["identity_findings"] = len(identity)
         result["identity_findings_expected"] = len(hostile.expect_findings)
         result["identity_findings_missing"] = len(missing)
         result["worker_peak_rss_mb"] = _peak_rss_mb(pid)

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_event_bytes: int = 256 * 1024
     max_json_depth: int = 32
     max_clock_skew_s: float = 300.0
+    identity_fold_s: float = Field(
+        default=60.0, ge=0, description="repeated identity rejections (agent, rule) fold into one finding per window"
+    )
     playbooks_dir: Path = ROOT / "playbooks"
     detectors_dir: Path = ROOT / "detectors"
     token_ttl_s: int = 300

@@ -23,7 +23,7 @@ from soar.ingest.decoders import DeadLetter, Ingested, RawRecord, agent_hint, de
 from soar.telemetry.events import AgentEvent, MemoryWriteEvent
 from soar.telemetry.findings import Finding
 from soar.telemetry.signing import verify_many
-from soar.verify.checks import KeyDirectory, signature_job, verify
+from soar.verify.checks import IdentityFold, KeyDirectory, signature_job, verify
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +70,7 @@ class Pipeline:
         self.times = times or StageTimes()
         self.check_identity = check_identity  # False only for replaying recorded files whose agents are not enrolled
         self._pool: ThreadPoolExecutor | None = None  # signature checks on the other cores (libsodium frees the GIL)
+        self.identity_fold = IdentityFold(settings.identity_fold_s)
 
     def _check_signatures(self, parsed: Sequence[Ingested]) -> dict[int, bool]:
         """Every signature the batch needs checked, on ``verify_threads`` threads: position -> valid."""
@@ -123,11 +124,15 @@ class Pipeline:
                 verdict = verify(
                     item, self.directory, tier=s.tier, max_skew_s=s.max_clock_skew_s, signature_ok=checked.get(i)
                 )
-                out.findings.extend(verdict.findings)
                 if verdict.reject_reason:
+                    detail = verdict.findings[-1].summary if verdict.findings else ""
                     out.dead_letters.append(
-                        DeadLetter.of(item.record, verdict.reject_reason, agent_id=item.event.agent_id)
+                        DeadLetter.of(item.record, verdict.reject_reason, detail, agent_id=item.event.agent_id)
                     )
+                    # every rejected event is dead-lettered; its finding is folded per (agent, rule) and window
+                    out.findings.extend(f for f in map(self.identity_fold.admit, verdict.findings) if f is not None)
+                else:
+                    out.findings.extend(verdict.findings)
                 if not verdict.passed:
                     continue
             passed.append(item)

@@ -38,7 +38,9 @@ def test_pipeline_batch_mixes_bad_input_identity_and_detection() -> None:
         _rec(A.raw("input", {"source": "user", "content": "What is the weather?"}), 3),
     ]
     out = _pipeline().process(batch)
-    assert [d.reason for d in out.dead_letters] == ["invalid_json"]
+    # a rejected identity is dead-lettered with its reason too, not only reported
+    assert [d.reason for d in out.dead_letters] == ["invalid_json", "unknown_agent"]
+    assert out.dead_letters[1].agent_id == "stranger" and "unknown agent" in out.dead_letters[1].detail
     rules = {(f.detector, f.rule) for f in out.findings}
     assert ("identity", "unknown_agent") in rules and ("injection", "indirect_prompt_injection") in rules
     assert len(out.events) == 2
@@ -65,17 +67,18 @@ def test_pipeline_checks_every_signature_on_its_threads() -> None:
     p = _pipeline()
     assert p.settings.verify_threads > 1
     batch = []
-    tampered: set[str] = set()
+    tampered: set[int] = set()
     for i in range(200):
         obj = A.event("input", {"source": "user", "content": f"message {i}"})
         if i % 37 == 5:
             obj["payload"]["content"] = "tampered"
-            tampered.add(obj["event_id"])
+            tampered.add(i)
         batch.append(_rec(orjson.dumps(obj), i))
     out = p.process(batch)
     p.close()
-    bad = {str(f.event_ids[0]) for f in out.findings if f.rule == "bad_signature"}
+    bad = {d.offset for d in out.dead_letters if d.reason == "bad_signature"}  # each one, by its offset
     assert bad == tampered and len(out.events) == 200 - len(tampered)
+    assert [f.rule for f in out.findings if f.detector == "identity"] == ["bad_signature"]  # folded: one agent
     assert p._pool is None  # closed
 
 
@@ -89,3 +92,47 @@ def test_pipeline_one_thread_and_many_agree() -> None:
     many = _pipeline().process(batch)
     assert [(f.rule, f.event_ids) for f in one.findings] == [(f.rule, f.event_ids) for f in many.findings]
     assert [f.rule for f in one.findings] == ["bad_signature"] and len(one.events) == len(many.events) == 99
+
+
+def test_forged_events_are_each_dead_lettered_and_fold_into_one_finding_per_window() -> None:
+    """A flood of forgeries: every one dead-lettered with its reason, one finding per (rule, agent) and window."""
+    p = _pipeline()
+    clock = [100.0]
+    p.identity_fold.clock = lambda: clock[0]
+    forged = []
+    for i in range(50):
+        obj = orjson.loads(A.raw("input", {"source": "web", "content": f"hello {i}"}))
+        obj["payload"]["content"] = "tampered in transit"
+        forged.append(_rec(orjson.dumps(obj), i))
+    strangers = [
+        _rec(TestAgent(f"stranger-{i}").raw("input", {"source": "web", "content": "x"}), 100 + i) for i in range(20)
+    ]
+    good = _rec(A.raw("input", {"source": "user", "content": "What is the weather?"}), 200)
+    out = p.process([*forged, *strangers, good])
+    assert [d.reason for d in out.dead_letters].count("bad_signature") == 50
+    assert [d.reason for d in out.dead_letters].count("unknown_agent") == 20
+    identity = [f for f in out.findings if f.detector == "identity"]
+    assert sorted((f.rule, f.agent_id) for f in identity) == [
+        ("bad_signature", A.agent_id),
+        ("unknown_agent", "stranger-0"),
+    ]
+    assert len(out.events) == 1  # the good event still flows
+    clock[0] += p.settings.identity_fold_s  # the window has passed: the next forgery reports what was folded
+    again = p.process([_rec(forged[0].value, 300)])
+    [f] = [f for f in again.findings if f.rule == "bad_signature"]
+    assert f.evidence["folded_since_last"] == 49 and len(again.dead_letters) == 1
+
+
+def test_identity_fold_is_bounded_and_can_be_switched_off() -> None:
+    from soar.verify.checks import IdentityFold
+
+    fold = IdentityFold(60.0, max_keys=3, clock=lambda: 0.0)
+    out = _pipeline().process(
+        [_rec(TestAgent(f"s{i}").raw("input", {"source": "web", "content": "x"}), i) for i in range(2)]
+    )
+    [f] = out.findings
+    for i in range(10):
+        fold.admit(f.model_copy(update={"rule": "bad_signature", "agent_id": f"a{i}"}))
+    assert len(fold._open) == 3
+    off = IdentityFold(0.0)
+    assert all(off.admit(f) is f for _ in range(3))

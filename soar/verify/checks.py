@@ -6,6 +6,8 @@ Rule names (detector ``identity``): ``unsigned_event``, ``unknown_agent``, ``unk
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -99,7 +101,7 @@ def verify(
                 finding("unknown_agent", Severity.HIGH, 0.9, f"event from unknown agent {ev.agent_id!r}")
             else:
                 finding("unknown_key", Severity.HIGH, 0.9, f"{ev.agent_id} signed with unregistered key {ev.kid}")
-            return Verdict(False, findings)
+            return Verdict(False, findings, reject_reason=findings[-1].rule)
         owner, key = entry
         if owner != ev.agent_id:
             finding(
@@ -109,10 +111,10 @@ def verify(
                 f"event claims agent {ev.agent_id!r} but is signed with {owner!r}'s key",
                 key_owner=owner,
             )
-            return Verdict(False, findings)
+            return Verdict(False, findings, reject_reason="key_agent_mismatch")
         if not (verify_bytes(item.canonical, ev.sig, key) if signature_ok is None else signature_ok):
             finding("bad_signature", Severity.CRITICAL, 1.0, f"bad signature on {ev.kind} event from {ev.agent_id}")
-            return Verdict(False, findings)
+            return Verdict(False, findings, reject_reason="bad_signature")
 
     # heartbeats, and the SDK's reads confirming a restore (task "restore:<command id>"), are expected
     confirming = ev.kind == "memory_read" and ev.task_id.startswith(RESTORE_TASK_PREFIX)
@@ -128,3 +130,40 @@ def verify(
             "clock_skew", Severity.MEDIUM, 0.8, f"event ts {ev.ts.isoformat()} is in the future", ts=ev.ts.isoformat()
         )
     return Verdict(True, findings)
+
+
+class IdentityFold:
+    """Folds repeated identity rejections into one finding per window, so a flood of forgeries cannot flood
+    the responder (and on-call) with one finding each.
+
+    The first rejection of a key in a window is reported at once; later ones in the same window are counted,
+    and the next reported finding for that key carries the count (``evidence.folded_since_last``). Nothing is
+    lost: every rejected event is also dead-lettered with its reason. The key is (rule, agent_id), except for
+    ``unknown_agent``, whose agent id the sender chooses freely: that rule folds across agents.
+    Memory is bounded: at most ``max_keys`` keys, the oldest dropped first.
+    """
+
+    def __init__(self, window_s: float, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self.clock = clock
+        self._open: dict[tuple[str, str], tuple[float, int]] = {}  # key -> (window start, folded count)
+
+    def admit(self, finding: Finding) -> Finding | None:
+        """``finding`` (with the count folded since the last one) if it opens a window, else None."""
+        if self.window_s <= 0:
+            return finding
+        key = (finding.rule, "*" if finding.rule == "unknown_agent" else finding.agent_id)
+        now = self.clock()
+        start, folded = self._open.get(key, (float("-inf"), 0))
+        if now - start < self.window_s:
+            self._open[key] = (start, folded + 1)
+            return None
+        self._open.pop(key, None)
+        while len(self._open) >= self.max_keys:
+            self._open.pop(next(iter(self._open)))
+        self._open[key] = (now, 0)
+        if folded:
+            evidence = {**finding.evidence, "folded_since_last": folded, "fold_window_s": self.window_s}
+            return finding.model_copy(update={"evidence": evidence})
+        return finding
