@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from soar.detect.base import DetectConfig, DetectContext
 from soar.detect.coordination import (
@@ -311,14 +313,18 @@ def test_baseline_flags_a_synchronised_burst_after_learning(config: DetectConfig
     d = CoordinationDetector(_baseline_config(config))
     assert d.detect(_chatter(ev, 600), ctx) == []
     assert d.baseline.model is not None and d.baseline.fits == 1
+    # start the burst on a second boundary: synchrony is counted per one-second bucket, and the clock started at
+    # an arbitrary fraction of a second (the test was flaky on that)
+    ev.now = datetime.fromtimestamp(math.floor(ev.now.timestamp()) + 1, tz=UTC)
     burst = []
     for _k in range(10):
         for a in range(4):  # four agents, ten messages each, in the same two seconds
             burst.append(ev("message", f"agent-{a}", {"to_agent": f"agent-{(a + 1) % 6}", "content": "go"}, after=0.05))
     found = d.detect(burst, ctx)
     assert found and {f.rule for f in found} == {"anomalous_coordination"}
+    assert all(f.severity is Severity.MEDIUM for f in found)
+    assert max(f.evidence["features"]["synchrony"] for f in found) >= 2  # several agents bursting at once
     f = found[0]
-    assert f.severity is Severity.MEDIUM and f.evidence["features"]["synchrony"] >= 2
     assert f.event_ids[0] in {e.event_id for e in burst} and f.evidence["novel_features"]
 
 
