@@ -1,15 +1,19 @@
-"""Test helpers: keys and signed event bytes."""
+"""Test helpers: keys, signed event bytes, and settings for real service processes."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from soar.broker import free_port
+from soar.config import Settings
 from soar.telemetry.events import utcnow
 from soar.telemetry.signing import key_id, public_key_b64, sign_object
+from soar.topics import TopicMap
 
 
 class TestAgent:
@@ -40,3 +44,20 @@ class TestAgent:
     def raw(self, kind: str, payload: dict[str, Any], **kw: Any) -> bytes:
         """The event as bytes on the wire."""
         return orjson.dumps(self.event(kind, payload, **kw))
+
+
+def service_settings(data_dir: Path, db_url: str, bootstrap: str, topics: TopicMap, app: str, **over: Any) -> Settings:
+    """Settings for real ``soar worker`` / ``soar api`` processes on the test broker's topics, in their own
+    consumer group (``soar-<app>-<random>``) and on a free API port; ``over`` overrides any setting."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": db_url,
+        "broker": bootstrap,
+        "api_port": free_port(),
+        "topic_telemetry": topics.telemetry,
+        "topic_findings": topics.findings,
+        "topic_control": topics.control,
+        "topic_deadletter": topics.deadletter,
+        "app_id": f"soar-{app}-{uuid.uuid4().hex[:8]}",
+    }
+    return Settings(**{**values, **over})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import uuid
 from pathlib import Path
 
 import httpx
@@ -15,8 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from soar.broker import EmbeddedBroker, free_port
-from soar.config import Settings
+from soar.broker import EmbeddedBroker
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services
 from soar.sdk.client import SoarAgent
@@ -30,6 +28,7 @@ from soar.store.models import (
 )
 from soar.store.session import get_sessionmaker
 from soar.topics import TopicMap
+from tests.helpers import service_settings
 
 pytestmark = pytest.mark.integration
 
@@ -50,19 +49,7 @@ async def _start_services(
     engine: str = "fast",
     split: bool = False,
 ) -> Services:
-    s = Settings(
-        data_dir=tmp / "data",
-        database_url=db_url,
-        broker=broker.bootstrap,
-        api_port=free_port(),
-        topic_telemetry=topics.telemetry,
-        topic_findings=topics.findings,
-        topic_control=topics.control,
-        topic_deadletter=topics.deadletter,
-        app_id=f"soar-e2e-{uuid.uuid4().hex[:8]}",
-        webhook_secret=SECRET,
-        engine=engine,
-    )
+    s = service_settings(tmp / "data", db_url, broker.bootstrap, topics, "e2e", webhook_secret=SECRET, engine=engine)
     svc = Services(
         s, log_dir=tmp / "logs", embedded_broker=False, extra_env={"SOAR_WEBHOOK_URL": hook}, responder_process=split
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import httpx
@@ -10,12 +9,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from soar.api.app import create_app
-from soar.broker import EmbeddedBroker, free_port
+from soar.broker import EmbeddedBroker
 from soar.config import Settings, Tier
 from soar.demo.services import Services
 from soar.sdk import SoarAgent
 from soar.topics import TopicMap
 from tests.api.conftest import ADMIN, client_for
+from tests.helpers import service_settings
 from tests.otel.test_otel import otlp_doc
 from tests.sdk.support import read_topic
 
@@ -73,17 +73,7 @@ async def test_otlp_ingest_is_foundation_only(tmp_path: Path, sqlite_url: str) -
 async def test_otlp_post_to_the_api_process_reaches_the_worker_and_makes_a_finding(
     sqlite_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
 ) -> None:
-    s = Settings(
-        data_dir=tmp_path / "data",
-        database_url=sqlite_url,
-        broker=broker.bootstrap,
-        api_port=free_port(),
-        topic_telemetry=topics.telemetry,
-        topic_findings=topics.findings,
-        topic_control=topics.control,
-        topic_deadletter=topics.deadletter,
-        app_id=f"soar-otlp-{uuid.uuid4().hex[:8]}",
-    )
+    s = service_settings(tmp_path / "data", sqlite_url, broker.bootstrap, topics, "otlp")
     svc = Services(s, log_dir=tmp_path / "logs", embedded_broker=False)
     await svc.start()
     try:

@@ -21,7 +21,7 @@ from soar.identity.agents import register_agent
 from soar.store.models import AuditRecord, FindingRecord, PlaybookRunRecord, StepRunRecord
 from soar.store.session import get_sessionmaker
 from soar.topics import TopicMap
-from tests.helpers import TestAgent
+from tests.helpers import TestAgent, service_settings
 
 WEBHOOK_SECRET = "faults-webhook-secret"
 ATTACK = (
@@ -92,18 +92,8 @@ class TcpProxy:
 
 def worker_settings(tmp: Path, name: str, db_url: str, bootstrap: str, topics: TopicMap, app_id: str) -> Settings:
     """Settings for one ``soar worker`` process of consumer group ``app_id``."""
-    return Settings(
-        data_dir=tmp / name,
-        database_url=db_url,
-        broker=bootstrap,
-        api_port=free_port(),
-        topic_telemetry=topics.telemetry,
-        topic_findings=topics.findings,
-        topic_control=topics.control,
-        topic_deadletter=topics.deadletter,
-        app_id=app_id,
-        webhook_secret=WEBHOOK_SECRET,
-        engine="fast",
+    return service_settings(
+        tmp / name, db_url, bootstrap, topics, "faults", app_id=app_id, webhook_secret=WEBHOOK_SECRET, engine="fast"
     )
 
 

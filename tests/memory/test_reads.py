@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from soar.telemetry.events import MemoryWriteEvent, new_event
 from soar.telemetry.findings import Finding
 from soar.telemetry.signing import value_hash
 from soar.topics import TopicMap
-from tests.helpers import TestAgent
+from tests.helpers import TestAgent, service_settings
 from tests.sdk.support import read_topic
 
 A = TestAgent("mem-agent")
@@ -169,17 +168,7 @@ async def test_worker_restart_tampered_read_found_at_advanced(
     if tier is Tier.FOUNDATION and "postgresql" in db_url:
         pytest.skip("the Foundation path does not touch the store; SQLite covers it")
     await _enroll(db_url)
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        broker=broker.bootstrap,
-        topic_telemetry=topics.telemetry,
-        topic_findings=topics.findings,
-        topic_control=topics.control,
-        topic_deadletter=topics.deadletter,
-        app_id=f"soar-reads-{uuid.uuid4().hex[:8]}",
-        tier=tier,
-    )
+    settings = service_settings(tmp_path / "data", db_url, broker.bootstrap, topics, "reads", tier=tier)
     settings.data_dir.mkdir(parents=True)
     async with _worker(settings):
         await _produce(broker.bootstrap, topics.telemetry, A.raw("memory_write", _payload("policy", "good")))

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import sys
-import uuid
 from pathlib import Path
 from subprocess import PIPE
 
@@ -15,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from soar.broker import EmbeddedBroker
-from soar.config import Settings
 from soar.identity.agents import register_agent
 from soar.memory.restoration import record_confirmations
 from soar.sdk import DictMemoryStore, SoarAgent
@@ -23,6 +21,7 @@ from soar.store.models import AuditRecord, ControlCommandRecord, PlaybookRunReco
 from soar.store.session import get_sessionmaker
 from soar.telemetry.signing import value_hash
 from soar.topics import TopicMap
+from tests.helpers import service_settings
 from tests.memory.test_reads import _worker
 
 RUN = "00000000-0000-4000-8000-000000000001"
@@ -113,16 +112,7 @@ async def test_worker_records_restoration_on_the_run(
     agent = SoarAgent("crm-9", key, broker.bootstrap, topics, memory=memory)
     async with get_sessionmaker(db_url)() as s, s.begin():
         await register_agent(s, "crm-9", agent.public_key_b64)
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        broker=broker.bootstrap,
-        topic_telemetry=topics.telemetry,
-        topic_findings=topics.findings,
-        topic_control=topics.control,
-        topic_deadletter=topics.deadletter,
-        app_id=f"soar-restore-{uuid.uuid4().hex[:8]}",
-    )
+    settings = service_settings(tmp_path / "data", db_url, broker.bootstrap, topics, "restore")
     settings.data_dir.mkdir(parents=True)
     sm = get_sessionmaker(db_url)
     async with _worker(settings), agent:
