@@ -54,7 +54,7 @@ class FastWorker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.topics = topic_map(settings)
-        self.runtime = WorkerRuntime(settings, MemoryState())
+        self.runtime = WorkerRuntime(settings, MemoryState(), detect=settings.worker_role != "respond")
         self._stop = asyncio.Event()
 
     def _consumer(self, topic: str, group: str) -> AIOKafkaConsumer:

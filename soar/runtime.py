@@ -47,12 +47,13 @@ Send = Callable[[bytes | None, bytes], Awaitable[None]]
 class WorkerRuntime:
     """Pipeline + responder state for one worker process."""
 
-    def __init__(self, settings: Settings, state: StateStore) -> None:
+    def __init__(self, settings: Settings, state: StateStore, *, detect: bool = True) -> None:
+        """``detect=False`` (a ``--role respond`` process): no detectors are built (nor models loaded)."""
         self.settings = settings
         self.sessionmaker = get_sessionmaker(settings.db_url)
         self.store_retry = StoreRetry(self.sessionmaker)  # a database outage delays work; it never drops it
         self.directory = KeyDirectory()
-        detectors = build_detectors(DetectConfig(detectors_dir=settings.detectors_dir))
+        detectors = build_detectors(DetectConfig(detectors_dir=settings.detectors_dir)) if detect else []
         self.pipeline = Pipeline(detectors, self.directory, state, settings)
         self.ledger_reads = LedgerReads(self.sessionmaker, state, settings.tier)
         self.restorations = RestorationRecorder(self.sessionmaker)
