@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
 
 from soar.broker import free_port
 from soar.config import Settings
@@ -61,3 +64,11 @@ def service_settings(data_dir: Path, db_url: str, bootstrap: str, topics: TopicM
         "app_id": f"soar-{app}-{uuid.uuid4().hex[:8]}",
     }
     return Settings(**{**values, **over})
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
+    """``app`` with its lifespan run around the block, as a server would: what it opens (the authorizer's
+    database pool) is closed before the test's database is dropped."""
+    async with app.router.lifespan_context(app):
+        yield app

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from soar.api.app import create_app
 from soar.config import Settings
+from tests.helpers import running
 
 ADMIN = "test-operator-token"
 
@@ -22,9 +23,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, db_url: str) -> FastAPI:
-    """The API on a fresh migrated database."""
-    return create_app(settings, db_url)
+async def app(settings: Settings, db_url: str) -> AsyncIterator[FastAPI]:
+    """The API on a fresh migrated database, its lifespan running."""
+    async with running(create_app(settings, db_url)) as a:
+        yield a
 
 
 def client_for(app: FastAPI) -> httpx.AsyncClient:

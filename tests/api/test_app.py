@@ -33,6 +33,7 @@ from soar.store.models import (
 from soar.store.session import get_sessionmaker
 from soar.telemetry.signing import load_public_key
 from tests.api.conftest import ADMIN, client_for
+from tests.helpers import running
 from tests.identity.conftest import AgentKey, new_agent_key
 
 SCOPES = [{"tool": "db.*", "resources": ["orders/*"], "actions": ["read"]}]
@@ -265,7 +266,8 @@ async def second_app(settings: Settings, db_url: str) -> AsyncIterator[FastAPI]:
     engine = create_async_engine(db_url)
     state: ApiState = app.state.soar
     app.state.soar = dataclasses.replace(state, sessionmaker=async_sessionmaker(engine, expire_on_commit=False))
-    yield app
+    async with running(app):
+        yield app
     await engine.dispose()
 
 

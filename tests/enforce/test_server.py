@@ -15,6 +15,7 @@ from soar.config import Settings
 from soar.enforce import ToolDenied, ToolServer, call_tool, create_tool_app
 from soar.enforce.server import EnforcementLog
 from soar.identity.credentials import build_token_request
+from tests.helpers import running
 from tests.identity.conftest import new_agent_key
 
 ADMIN = "enforce-admin"
@@ -24,9 +25,10 @@ SCOPES = [{"tool": "crm.read", "resources": ["accounts/*"], "actions": ["read"]}
 
 
 @pytest.fixture
-def api(tmp_path: Path, db_url: str) -> FastAPI:
-    """soar's API on a fresh database."""
-    return create_app(Settings(data_dir=tmp_path / "data", admin_token=ADMIN), db_url)
+async def api(tmp_path: Path, db_url: str) -> AsyncIterator[FastAPI]:
+    """soar's API on a fresh database, its lifespan running."""
+    async with running(create_app(Settings(data_dir=tmp_path / "data", admin_token=ADMIN), db_url)) as app:
+        yield app
 
 
 @pytest.fixture
