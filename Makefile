@@ -21,7 +21,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=20
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration and not slow"

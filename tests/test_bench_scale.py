@@ -25,6 +25,8 @@ def test_bench_scale_one_and_two_workers_report_per_worker_cost() -> None:
     assert result["partitions"] == 4 and result["events"] == 300
     assert [r["workers"] for r in result["runs"]] == [1, 2]
     for row in result["runs"]:  # every marker came back, so every event before it on every partition was processed
-        assert row["events_per_s"] > 0 and row["worker_cpu_us_per_event"] > 0 and row["broker_cpu_us_per_event"] > 0
+        assert row["events_per_s"] > 0 and row["worker_cpu_us_per_event"] > 0
+        # CPU time is read in 10 ms clock ticks: the broker's share of 300 events (~20 us each) can round to 0
+        assert row["broker_cpu_us_per_event"] >= 0 and row["loadgen_cpu_us_per_event"] >= 0
         assert row["events_per_s_per_worker_core"] >= round(1e6 / row["worker_cpu_us_per_event"])
     assert result["runs"][0]["speedup"] == 1.0 and result["cores_allow_events_per_s"] > 0
