@@ -228,8 +228,14 @@ class CoordinationDetector:
         packed = pack(sketch)
         head = packed[:40]  # the first 30 bytes: 7 whole hashes, the same for the same content
         items: list[dict[str, Any]] = list(ctx.state.get(RECEIVED_NS, agent_id) or [])
-        items = [i for i in items if i["h"][:40] != head]  # the same content again: keep the newest
-        items.append({"h": packed, "t": threshold, "eid": str(event.event_id), "ts": event.ts.timestamp(), **origin})
+        now = event.ts.timestamp()
+        # the same content again: keep the newest, counting how often it came in (within the relay window)
+        again = [i for i in items if i["h"][:40] == head and now - i["ts"] <= o.relay_window_s]
+        items = [i for i in items if i["h"][:40] != head]
+        item = {"h": packed, "t": threshold, "eid": str(event.event_id), "ts": now, **origin}
+        if again:
+            item["k"] = sum(i.get("k", 1) for i in again) + 1
+        items.append(item)
         ctx.state.set(RECEIVED_NS, agent_id, items[-o.max_received :])
 
     # --- windows (the baseline's features) ---------------------------------------------------------------------
@@ -331,7 +337,7 @@ class CoordinationDetector:
         if len(hashes) >= o.min_shingles:
             match = self._best_received(event, ctx, hashes, now)
             if match is not None:
-                best, score, both = match
+                best, score, both, copies = match
                 relayed = True
                 if never_sent and st["n"] >= o.relay_warmup_messages:
                     relay = self._relay(event, st, best, score, now)
@@ -342,7 +348,7 @@ class CoordinationDetector:
                     receipt.update(fwd=fwd, u=bool(best.get("u") or best.get("src", "agent") != "agent"))
                     receipt["origin"] = best.get("origin") or best.get("from", "")
                     if receipt["u"]:
-                        self._chain_signals(st, best, receipt, recipient, new_peer, now)
+                        self._chain_signals(st, best, copies, receipt, recipient, new_peer, now)
                     chain = self._chain(event, st, best, fwd, receipt)
                     if chain is not None:
                         findings.append(chain)
@@ -391,8 +397,9 @@ class CoordinationDetector:
 
     def _best_received(
         self, event: MessageEvent, ctx: DetectContext, hashes: np.ndarray, now: float
-    ) -> tuple[dict[str, Any], float, float] | None:
-        """The sender's received item this message repeats: (item, containment, containment both ways)."""
+    ) -> tuple[dict[str, Any], float, float, dict[str, int]] | None:
+        """The sender's received item this message repeats: (item, containment, containment both ways, and
+        every received item it repeats: event id -> how many times that content came in)."""
         o = self.options
         recipient = event.payload.to_agent
         items = [
@@ -410,7 +417,8 @@ class CoordinationDetector:
         # content the agent also took in first-hand (its own fetch, its own mail) is not a hop of someone
         # else's chain: prefer the shortest forwarding history, then the closest match
         top = int(min(near, key=lambda i: (len(items[i].get("fwd", [])), -scores[i])))
-        return items[top], float(scores[top]), float(min(a[top], b[top]))
+        copies = {items[i]["eid"]: int(items[i].get("k", 1)) for i in near}
+        return items[top], float(scores[top]), float(min(a[top], b[top])), copies
 
     def _delegation(self, event: MessageEvent, ctx: DetectContext, st: dict[str, Any]) -> Finding | None:
         deleg = event.payload.delegation
@@ -560,13 +568,15 @@ class CoordinationDetector:
         self,
         st: dict[str, Any],
         best: dict[str, Any],
+        copies: dict[str, int],
         receipt: dict[str, Any],
         recipient: str,
         new_peer: bool,
         now: float,
     ) -> None:
         """Signs of infection this hop adds to the ones the content brought along (``receipt["sig"]``): a hop
-        off the learned graph, the forwarder spreading the same content to ``chain_fanout`` peers."""
+        off the learned graph; the forwarder spreading the content to ``chain_fanout`` peers or more, and to
+        more peers than it received it from (a reviewer serving two pipelines passes each copy on once)."""
         o = self.options
         signals = set(best.get("sig", []))
         if new_peer and st["n"] >= o.chain_warmup_messages:
@@ -574,7 +584,8 @@ class CoordinationDetector:
         spread = [x for x in st.get("spread", []) if now - x[0] <= o.relay_window_s]
         spread.append([now, best["eid"], recipient])
         st["spread"] = spread[-64:]
-        if len({x[2] for x in spread if x[1] == best["eid"]}) >= o.chain_fanout:
+        recipients = {x[2] for x in spread if x[1] in copies}
+        if len(recipients) >= o.chain_fanout and len(recipients) > sum(copies.values()):
             signals.add("fan_out")
         receipt["sig"] = sorted(signals)
         if "inj" in best:

@@ -290,6 +290,25 @@ def test_coordination_chain_off_the_learned_graph_or_fanning_out(
     assert fan.evidence["signals"] == ["fan_out"] and fan.evidence["agents"][-1] == "scheduler"
 
 
+def test_coordination_reviewer_shared_by_two_pipelines_is_not_a_fan_out(
+    config: DetectConfig, ctx: DetectContext, ev: Ev
+) -> None:
+    d = CoordinationDetector(config)
+    one, two = (
+        ["web-researcher-1", "crm-assistant", "report-writer"],
+        ["web-researcher-2", "crm-assistant", "scheduler"],
+    )
+    _settle(d, ctx, ev, [*itertools.pairwise(one), *itertools.pairwise(two), ("crm-assistant", "mail-triage")])
+    # both intakes fetched the same article; the shared reviewer passes each copy down its own pipeline
+    fetched = [_web(ev, a, f"<p>{DOC}</p>") for a in (one[0], two[0])]
+    hand = [_msg(ev, p[0], p[1], f"Digest for review: {DOC}") for p in (one, two)]
+    on = [_msg(ev, p[1], p[2], f"Reviewed, passing it on: {DOC}") for p in (one, two)]
+    assert "relay_chain" not in _rules(d.detect([*fetched, *hand, *on], ctx))
+    # a third (usual) recipient of the same two copies is one more than it received: spreading
+    (fan,) = [f for f in d.detect([_msg(ev, "crm-assistant", "mail-triage", DOC)], ctx) if f.rule == "relay_chain"]
+    assert fan.evidence["signals"] == ["fan_out"]
+
+
 def test_coordination_new_pipeline_inside_the_warmup_is_learned(
     config: DetectConfig, ctx: DetectContext, ev: Ev
 ) -> None:
