@@ -46,6 +46,9 @@ BATCH_SECONDS = Histogram("soar_batch_seconds", "time to process one telemetry b
 NEGATIVE_TTL_S = 2.0
 CREDENTIAL_SLACK_S = 5.0  # a refresh re-reads credentials issued this long before the newest it has seen
 CREDENTIAL_PRUNE_S = 60.0  # how often expired credentials are dropped from the snapshot
+# a credential id the store does not hold is not asked for again this long: one issued later reaches the snapshot
+# through the next refresh anyway (the per-batch look-up only covers the second between issue and refresh)
+CREDENTIAL_NEGATIVE_TTL_S = 60.0
 Send = Callable[[bytes | None, bytes], Awaitable[None]]
 
 
@@ -116,7 +119,7 @@ class WorkerRuntime:
 
     async def learn_unknown_credentials(self, ids: Iterable[str | None]) -> None:
         """Look up credential ids a batch names that the snapshot lacks (issued since the last refresh), so
-        detectors compare with the issued owner; like keys, a miss is not asked for again for a while."""
+        detectors compare with the issued owner; a miss is not asked for again for ``CREDENTIAL_NEGATIVE_TTL_S``."""
         now = time.monotonic()
         known = self.directory.credentials
         unknown = {c for c in ids if c and c not in known and self._cred_misses.get(c, 0.0) <= now}
@@ -128,7 +131,7 @@ class WorkerRuntime:
         if len(self._cred_misses) > 100_000:
             self._cred_misses.clear()
         for cid in unknown - found.keys():
-            self._cred_misses[cid] = now + NEGATIVE_TTL_S
+            self._cred_misses[cid] = now + CREDENTIAL_NEGATIVE_TTL_S
 
     async def learn_unknown_keys(self, kids: Iterable[str | None]) -> None:
         """Look up kids the snapshot lacks (an agent enrolled since the last refresh) before calling them unknown.
