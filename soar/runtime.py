@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from prometheus_client import Counter, Histogram
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from soar.config import Settings
 from soar.decide.engine import Responder
 from soar.decide.loader import load_playbooks
 from soar.detect import build_detectors
-from soar.detect.base import DetectConfig, StateStore
+from soar.detect.base import CredentialGrant, DetectConfig, StateStore
 from soar.ingest.decoders import RawRecord
 from soar.memory.ledger import record_writes
 from soar.memory.reads import LedgerReads
@@ -29,9 +31,10 @@ from soar.store.models import PlaybookRunRecord
 from soar.store.retry import StoreRetry
 from soar.store.session import get_sessionmaker
 from soar.telemetry.control import ControlCommand
+from soar.telemetry.events import utcnow
 from soar.telemetry.findings import Finding
 from soar.verify.checks import KeyDirectory
-from soar.verify.directory import load_directory, load_for_kids
+from soar.verify.directory import CREDENTIAL_GRACE_S, load_credentials, load_directory, load_for_kids
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +44,11 @@ FINDINGS = Counter("soar_findings_total", "findings made", ["detector", "rule"])
 BATCH_SECONDS = Histogram("soar_batch_seconds", "time to process one telemetry batch")
 
 NEGATIVE_TTL_S = 2.0
+CREDENTIAL_SLACK_S = 5.0  # a refresh re-reads credentials issued this long before the newest it has seen
+CREDENTIAL_PRUNE_S = 60.0  # how often expired credentials are dropped from the snapshot
+# a credential id the store does not hold is not asked for again this long: one issued later reaches the snapshot
+# through the next refresh anyway (the per-batch look-up only covers the second between issue and refresh)
+CREDENTIAL_NEGATIVE_TTL_S = 60.0
 Send = Callable[[bytes | None, bytes], Awaitable[None]]
 
 
@@ -50,6 +58,7 @@ class WorkerRuntime:
     def __init__(self, settings: Settings, state: StateStore, *, detect: bool = True) -> None:
         """``detect=False`` (a ``--role respond`` process): no detectors are built (nor models loaded)."""
         self.settings = settings
+        self.detect = detect
         self.sessionmaker = get_sessionmaker(settings.db_url)
         self.store_retry = StoreRetry(self.sessionmaker)  # a database outage delays work; it never drops it
         self.directory = KeyDirectory()
@@ -62,6 +71,9 @@ class WorkerRuntime:
         self._last_refresh = 0.0
         self._refresh_lock = asyncio.Lock()
         self._misses: dict[str, float] = {}  # kid -> monotonic time until which it counts as unknown
+        self._cred_misses: dict[str, float] = {}  # credential id -> the same
+        self._cred_since: datetime | None = None  # credentials issued from then on are read at the next refresh
+        self._cred_pruned = 0.0
 
     def start_responder(self, publish: Callable[[ControlCommand], Awaitable[None]]) -> Responder:
         """Create the responder with the control-topic publisher."""
@@ -69,16 +81,57 @@ class WorkerRuntime:
         return self.responder
 
     async def refresh_directory(self, min_interval: float = 0.0) -> None:
-        """Reload agents, keys and quarantine state from the store (at most every ``min_interval`` s)."""
+        """Reload agents, keys and quarantine state from the store (at most every ``min_interval`` s), and the
+        task credentials soar issued: all live ones at the first refresh, then those issued since (a detecting
+        process only: ``credential_misuse`` and ``scope_violation`` read them)."""
         async with self._refresh_lock:
             if time.monotonic() - self._last_refresh < min_interval:
                 return
             async with self.sessionmaker() as session:
-                fresh = await load_directory(session)
+                fresh = await load_directory(session, credentials=False)
+                creds = await self._fresh_credentials(session) if self.detect else {}
             self.directory.keys = fresh.keys
             self.directory.agents = fresh.agents
             self.directory.quarantined = fresh.quarantined
+            self._add_credentials(creds)
             self._last_refresh = time.monotonic()
+
+    async def _fresh_credentials(self, session: AsyncSession) -> dict[str, CredentialGrant]:
+        if self._cred_since is None:
+            return await load_credentials(session)
+        return await load_credentials(session, since=self._cred_since)
+
+    def _add_credentials(self, creds: dict[str, CredentialGrant]) -> None:
+        known = self.directory.credentials
+        known.update(creds)
+        newest = max((c.issued_at for c in creds.values()), default=None)
+        if newest is not None:
+            since = datetime.fromtimestamp(newest - CREDENTIAL_SLACK_S, UTC)
+            self._cred_since = max(since, self._cred_since) if self._cred_since is not None else since
+        elif self._cred_since is None and self.detect:
+            self._cred_since = utcnow() - timedelta(seconds=CREDENTIAL_SLACK_S)
+        mono = time.monotonic()
+        if mono - self._cred_pruned >= CREDENTIAL_PRUNE_S:
+            self._cred_pruned = mono
+            cutoff = time.time() - CREDENTIAL_GRACE_S
+            for cid in [cid for cid, c in known.items() if c.expires_at < cutoff]:
+                del known[cid]
+
+    async def learn_unknown_credentials(self, ids: Iterable[str | None]) -> None:
+        """Look up credential ids a batch names that the snapshot lacks (issued since the last refresh), so
+        detectors compare with the issued owner; a miss is not asked for again for ``CREDENTIAL_NEGATIVE_TTL_S``."""
+        now = time.monotonic()
+        known = self.directory.credentials
+        unknown = {c for c in ids if c and c not in known and self._cred_misses.get(c, 0.0) <= now}
+        if not unknown:
+            return
+        async with self.sessionmaker() as session:
+            found = await load_credentials(session, ids=unknown)
+        known.update(found)
+        if len(self._cred_misses) > 100_000:
+            self._cred_misses.clear()
+        for cid in unknown - found.keys():
+            self._cred_misses[cid] = now + CREDENTIAL_NEGATIVE_TTL_S
 
     async def learn_unknown_keys(self, kids: Iterable[str | None]) -> None:
         """Look up kids the snapshot lacks (an agent enrolled since the last refresh) before calling them unknown.
@@ -109,6 +162,9 @@ class WorkerRuntime:
         parsed, dead_letters = self.pipeline.ingest(records)
         kids = [item.event.kid for item in parsed]
         await self.store_retry.run(lambda: self.learn_unknown_keys(kids), "learn keys")
+        if self.detect:
+            creds = [getattr(item.event.payload, "credential_id", None) for item in parsed]
+            await self.store_retry.run(lambda: self.learn_unknown_credentials(creds), "learn credentials")
         # Advanced/Optimized: reads are checked against the ledger
         await self.store_retry.run(lambda: self.ledger_reads.prime(parsed), "ledger reads")
         result = self.pipeline.analyse(parsed, dead_letters)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from soar.identity.scopes import Scope
 from soar.telemetry.events import AgentEvent
 from soar.telemetry.findings import Finding
 
@@ -68,6 +69,19 @@ class AgentProfile:
     agent_id: str
     tools: frozenset[str] = frozenset()
     labels: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CredentialGrant:
+    """A task-scoped credential as issued (the store's ``identity_credential`` row): to whom, for which task,
+    with which scopes, when (epoch seconds; expiry ``inf``: not known)."""
+
+    credential_id: str
+    agent_id: str
+    task_id: str = ""
+    scopes: tuple[Scope, ...] = ()
+    expires_at: float = float("inf")
+    issued_at: float = 0.0
 
 
 class AgentDirectory(Protocol):

@@ -8,7 +8,11 @@
 * ``new_peer_fanout`` (medium): after a baseline of messages, an agent contacts many peers it has never
   exchanged messages with, within a short window.
 * ``relay_chain`` (high): self-replicating content (near-identical both ways) passed on by two or more agents
-  in a row, starting from untrusted input: prompt infection across three or more agents.
+  in a row, starting from untrusted input, with a sign of infection: the content carries instructions (the
+  ``injection`` rules of the pack match it), a hop goes to a peer the forwarder never exchanged messages with
+  (after its warm-up: the learned graph), or a forwarder spreads it to two or more peers. A forwarding
+  pipeline (intake -> review -> filing, along known edges, no instructions) passes content on just the same
+  and is not flagged: prompt infection across three or more agents is.
 * ``collusion_loop`` (high): a delegation in one conversation goes back to an agent that already delegated in
   it, closing a cycle of three or more agents (A -> B -> C -> A).
 * ``delegation_depth`` (medium): a delegation chain in one conversation reaches ``max_delegation_depth``.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,7 +57,8 @@ from soar.detect.fingerprints import (
     shingle_hashes,
     unpack,
 )
-from soar.detect.rules import SeverityName
+from soar.detect.normalize import normalize
+from soar.detect.rules import DEFAULT_MATURITIES, RuleSet, SeverityName, load_rule_pack
 from soar.telemetry.events import UNTRUSTED_SOURCES, AgentEvent, MessageEvent
 from soar.telemetry.findings import Finding, Severity
 
@@ -100,6 +106,18 @@ class CoordinationOptions(BaseModel):
     chain_min_shingles: int = Field(
         default=20, ge=1, description="shorter content is not followed along chains (formulaic one-liners repeat)"
     )
+    chain_require_signal: bool = Field(
+        default=True,
+        description="a chain needs instructions in the content, a hop off the learned graph or a fan-out "
+        "(False: any chain from untrusted input counts, pipelines included)",
+    )
+    chain_warmup_messages: int = Field(
+        default=20,
+        ge=0,
+        description="messages a forwarder sends before a hop to a new peer is a sign (its usual peers are known "
+        "by then; a pipeline's first run inside the warm-up is learned, not flagged)",
+    )
+    chain_fanout: int = Field(default=2, ge=2, description="peers one forwarder passes the same content to")
     max_delegation_depth: int = Field(default=4, ge=2, description="delegations in a row in one conversation")
     relay_severity: SeverityName = Severity.HIGH
     delegation_severity: SeverityName = Severity.HIGH
@@ -130,6 +148,7 @@ class CoordinationDetector:
     def __init__(self, config: DetectConfig) -> None:
         self.options: CoordinationOptions = CoordinationOptions.model_validate(config.options.get(self.name, {}))
         self.baseline = FleetBaseline(self.options.baseline)
+        self.instructions = _instruction_rules(config)
 
     def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
         """Findings for a batch, in event order (baseline findings after the rules')."""
@@ -209,8 +228,14 @@ class CoordinationDetector:
         packed = pack(sketch)
         head = packed[:40]  # the first 30 bytes: 7 whole hashes, the same for the same content
         items: list[dict[str, Any]] = list(ctx.state.get(RECEIVED_NS, agent_id) or [])
-        items = [i for i in items if i["h"][:40] != head]  # the same content again: keep the newest
-        items.append({"h": packed, "t": threshold, "eid": str(event.event_id), "ts": event.ts.timestamp(), **origin})
+        now = event.ts.timestamp()
+        # the same content again: keep the newest, counting how often it came in (within the relay window)
+        again = [i for i in items if i["h"][:40] == head and now - i["ts"] <= o.relay_window_s]
+        items = [i for i in items if i["h"][:40] != head]
+        item = {"h": packed, "t": threshold, "eid": str(event.event_id), "ts": now, **origin}
+        if again:
+            item["k"] = sum(i.get("k", 1) for i in again) + 1
+        items.append(item)
         ctx.state.set(RECEIVED_NS, agent_id, items[-o.max_received :])
 
     # --- windows (the baseline's features) ---------------------------------------------------------------------
@@ -308,10 +333,11 @@ class CoordinationDetector:
         hashes = fingerprint(event.payload.content, o.shingle_words, o.max_chars)
         receipt: dict[str, Any] = {"from": sender, "src": "agent"}
         relayed = False
+        new_peer = never_sent and recipient not in st["heard_from"]
         if len(hashes) >= o.min_shingles:
             match = self._best_received(event, ctx, hashes, now)
             if match is not None:
-                best, score, both = match
+                best, score, both, copies = match
                 relayed = True
                 if never_sent and st["n"] >= o.relay_warmup_messages:
                     relay = self._relay(event, st, best, score, now)
@@ -321,10 +347,11 @@ class CoordinationDetector:
                     fwd = [*best.get("fwd", []), sender][-16:]
                     receipt.update(fwd=fwd, u=bool(best.get("u") or best.get("src", "agent") != "agent"))
                     receipt["origin"] = best.get("origin") or best.get("from", "")
+                    if receipt["u"]:
+                        self._chain_signals(st, best, copies, receipt, recipient, new_peer, now)
                     chain = self._chain(event, st, best, fwd, receipt)
                     if chain is not None:
                         findings.append(chain)
-        new_peer = never_sent and recipient not in st["heard_from"]
         if new_peer:
             fanout = self._fanout(event, st, now)
             if fanout is not None:
@@ -370,8 +397,9 @@ class CoordinationDetector:
 
     def _best_received(
         self, event: MessageEvent, ctx: DetectContext, hashes: np.ndarray, now: float
-    ) -> tuple[dict[str, Any], float, float] | None:
-        """The sender's received item this message repeats: (item, containment, containment both ways)."""
+    ) -> tuple[dict[str, Any], float, float, dict[str, int]] | None:
+        """The sender's received item this message repeats: (item, containment, containment both ways, and
+        every received item it repeats: event id -> how many times that content came in)."""
         o = self.options
         recipient = event.payload.to_agent
         items = [
@@ -389,7 +417,8 @@ class CoordinationDetector:
         # content the agent also took in first-hand (its own fetch, its own mail) is not a hop of someone
         # else's chain: prefer the shortest forwarding history, then the closest match
         top = int(min(near, key=lambda i: (len(items[i].get("fwd", [])), -scores[i])))
-        return items[top], float(scores[top]), float(min(a[top], b[top]))
+        copies = {items[i]["eid"]: int(items[i].get("k", 1)) for i in near}
+        return items[top], float(scores[top]), float(min(a[top], b[top])), copies
 
     def _delegation(self, event: MessageEvent, ctx: DetectContext, st: dict[str, Any]) -> Finding | None:
         deleg = event.payload.delegation
@@ -535,16 +564,56 @@ class CoordinationDetector:
             extra_event_ids=[*earlier, best["eid"]],
         )
 
+    def _chain_signals(
+        self,
+        st: dict[str, Any],
+        best: dict[str, Any],
+        copies: dict[str, int],
+        receipt: dict[str, Any],
+        recipient: str,
+        new_peer: bool,
+        now: float,
+    ) -> None:
+        """Signs of infection this hop adds to the ones the content brought along (``receipt["sig"]``): a hop
+        off the learned graph; the forwarder spreading the content to ``chain_fanout`` peers or more, and to
+        more peers than it received it from (a reviewer serving two pipelines passes each copy on once)."""
+        o = self.options
+        signals = set(best.get("sig", []))
+        if new_peer and st["n"] >= o.chain_warmup_messages:
+            signals.add("new_peer")
+        spread = [x for x in st.get("spread", []) if now - x[0] <= o.relay_window_s]
+        spread.append([now, best["eid"], recipient])
+        st["spread"] = spread[-64:]
+        recipients = {x[2] for x in spread if x[1] in copies}
+        if len(recipients) >= o.chain_fanout and len(recipients) > sum(copies.values()):
+            signals.add("fan_out")
+        receipt["sig"] = sorted(signals)
+        if "inj" in best:
+            receipt["inj"] = best["inj"]  # near-identical content: the previous hop's scan holds
+
+    def _instructions_in(self, text: str) -> list[str]:
+        """Names of the pack's injection rules that match ``text`` (normalised), for chain hops only."""
+        if not len(self.instructions):
+            return []
+        nt = normalize(text[: self.options.max_chars])
+        return sorted({m.rule.rule for m in self.instructions.match(nt.text, kind="message")})[:5]
+
     def _chain(
         self, event: MessageEvent, st: dict[str, Any], best: dict[str, Any], fwd: list[str], receipt: dict[str, Any]
     ) -> Finding | None:
-        """``relay_chain``: the same content passed on by ``chain_min_forwarders`` agents in a row."""
+        """``relay_chain``: the same content passed on by ``chain_min_forwarders`` agents in a row, from
+        untrusted input, with a sign of infection (unless ``chain_require_signal`` is off)."""
         o = self.options
         forwarders = list(dict.fromkeys(fwd))
         if len(forwarders) < o.chain_min_forwarders or not receipt["u"]:
             return None
         key = f"chain:{best['eid']}"
         if key in st["flagged_items"] or best.get("chain_flagged"):
+            return None
+        if "inj" not in receipt:
+            receipt["inj"] = self._instructions_in(event.payload.content)
+        signals = [*(["instructions"] if receipt["inj"] else []), *receipt.get("sig", [])]
+        if o.chain_require_signal and not signals:
             return None
         st["flagged_items"] = [*st["flagged_items"], key][-32:]
         receipt["chain_flagged"] = True  # one finding per chain: the next hops do not repeat it
@@ -554,13 +623,16 @@ class CoordinationDetector:
             rule="relay_chain",
             event=event,
             severity=o.chain_severity,
-            confidence=0.85,
+            confidence=0.9 if receipt["inj"] else 0.7,
             summary=f"content from {receipt['origin'] or 'untrusted input'} passed on agent to agent: "
-            + " -> ".join(agents),
+            + " -> ".join(agents)
+            + f" ({', '.join(signals) or 'no sign of infection'})",
             evidence={
                 "sender": event.agent_id,
                 "agents": agents,
                 "origin": receipt["origin"],
+                "signals": signals,
+                "instruction_rules": receipt["inj"],
                 "received_event_id": best["eid"],
                 "snippet": event.payload.content[:200],
             },
@@ -589,6 +661,17 @@ class CoordinationDetector:
             evidence={"sender": event.agent_id, "new_peers": peers, "window_s": o.fanout_window_s},
             tags=_TAGS,
         )
+
+
+def _instruction_rules(config: DetectConfig) -> RuleSet:
+    """The pack's ``injection`` rules: what makes relayed content instructions rather than a document."""
+    try:
+        maturities = config.options.get("rules", {}).get("maturities", DEFAULT_MATURITIES)
+        rules = load_rule_pack(Path(config.detectors_dir) / "rules", maturities=maturities)
+    except Exception:
+        log.warning("coordination_rules_unavailable", detectors_dir=str(config.detectors_dir))
+        return RuleSet([])
+    return RuleSet(r for r in rules if r.detector == "injection")
 
 
 def _origin(event: AgentEvent) -> dict[str, Any]:

@@ -15,15 +15,17 @@
   destination.
 
 Credentials are looked up with ``ctx.agents.credential(credential_id)`` when the directory has that method
-(returning a :class:`CredentialGrant`); the worker's key directory does not load credentials yet, so there
-the rules fall back to enrolled tools and learned bindings.
+(returning a :class:`CredentialGrant`). The worker's ``KeyDirectory`` has it: it loads the credentials soar
+issued from the store (``identity_credential``) at start, adds newly issued ones on every refresh, and looks
+up any credential id a batch names that the snapshot lacks before the batch is detected, so the issued owner
+(not the first agent seen using a credential) is what ``credential_misuse`` compares with. A directory
+without credentials (``StaticDirectory``) falls back to enrolled tools and learned bindings.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -33,9 +35,9 @@ from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_cla
 from detect_secrets.plugins.keyword import DENYLIST_REGEX
 from pydantic import BaseModel, ConfigDict, Field
 
-from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.base import CredentialGrant, DetectConfig, DetectContext
 from soar.detect.rules import SeverityName
-from soar.identity.scopes import Scope, tool_allowed
+from soar.identity.scopes import tool_allowed
 from soar.telemetry.events import AgentEvent
 from soar.telemetry.findings import Finding, Severity
 
@@ -51,16 +53,6 @@ _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b
 _KEYWORD_GATE = re.compile(DENYLIST_REGEX, re.IGNORECASE)
 _TOKEN_GATE = re.compile(r"[A-Za-z0-9_+/=-]{16,}|BEGIN")
 _SKIPPED_PLUGINS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector"})
-
-
-@dataclass(frozen=True)
-class CredentialGrant:
-    """A task-scoped credential as issued: to whom, for which task, with which scopes."""
-
-    credential_id: str
-    agent_id: str
-    task_id: str = ""
-    scopes: tuple[Scope, ...] = ()
 
 
 class ZeroTrustOptions(BaseModel):

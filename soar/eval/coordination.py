@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ from pydantic import BaseModel
 
 from soar.config import get_settings
 from soar.detect import build_detectors
-from soar.detect.base import AgentProfile, DetectConfig, MemoryState
-from soar.detect.zerotrust import CredentialGrant
+from soar.detect.base import AgentProfile, CredentialGrant, DetectConfig, MemoryState
 from soar.identity.scopes import Scope
 from soar.ingest.decoders import RawRecord
 from soar.pipeline import Pipeline
@@ -32,17 +30,6 @@ from soar.verify.checks import KeyDirectory
 
 DEFAULT_DETECTORS: tuple[str, ...] = ("coordination", "zerotrust")
 BENIGN = "benign"
-
-
-@dataclass
-class FleetDirectory(KeyDirectory):
-    """The roster and the credentials issued so far (what the worker would read from the store)."""
-
-    credentials: dict[str, CredentialGrant] = field(default_factory=dict)
-
-    def credential(self, credential_id: str) -> CredentialGrant | None:
-        """The grant of an issued credential, or None."""
-        return self.credentials.get(credential_id)
 
 
 class ScenarioResult(BaseModel):
@@ -88,7 +75,7 @@ def evaluate_coordination(
     coord["baseline"] = {"background": False, **coord.get("baseline", {})}  # inline fits: reproducible
     options["coordination"] = coord
     built = build_detectors(DetectConfig(config.detectors_dir, options), list(detectors))
-    directory = FleetDirectory()
+    directory = KeyDirectory()  # the roster and the credentials issued so far, as the worker loads them
     pipeline = Pipeline(built, directory, MemoryState(), settings, check_identity=False)
     labels: dict[str, str] = {}
     order: dict[str, int] = {}  # event id -> position within its scenario

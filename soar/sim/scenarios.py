@@ -12,12 +12,15 @@ sender, web research quoted verbatim to a usual peer, CRM look-ups mailed to the
 vendor payments with IBANs, internal dashboards fed from database queries, delegation of tasks and of tools
 the sender holds, sub-delegation two deep, occasional first contacts with other agents, bulk updates (a burst
 of tool calls), the weekly report's broadcast to all usual peers, a fleet-wide status round at the same
-second, heartbeats and memory use. Attacks are placed in the second half of the run (after the baseline's
-warm-up), one instance per scenario: :data:`SCENARIOS`.
+second, heartbeats and memory use, and forwarding pipelines (an intake agent passes an inbound mail or a
+fetched article on, near-verbatim, to a reviewer, who passes it on to the next stage: ETL and review chains
+that look like a relay of untrusted content, minus the instructions). Attacks are placed in the second half
+of the run (after the baseline's warm-up), one instance per scenario: :data:`SCENARIOS`.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import uuid
@@ -84,6 +87,14 @@ SENTENCES: tuple[str, ...] = (
     "My summary of {t}: steady progress, two risks, one decision needed from {p}.",
 )
 PEOPLE: tuple[str, ...] = ("Alice", "Bob", "Carla", "Dan", "Erin", "Farid", "Grace")
+PIPELINE_REVIEWERS: tuple[str, ...] = ("crm-assistant", "finance-ops", "support-agent", "data-analyst")
+PIPELINE_SINKS: tuple[str, ...] = ("report-writer", "data-analyst", "scheduler")
+PIPELINE_HANDOVERS: tuple[str, ...] = (
+    "Reviewed, nothing to change, passing it on",
+    "Checked against the tracker, forwarding for filing",
+    "Approved for the weekly report, handing over",
+    "Logged and archived, for your records",
+)
 
 
 @dataclass
@@ -156,6 +167,26 @@ class Simulation:
             a.peers = self.rng.sample(others, k=min(len(others), self.rng.randint(2, 4)))
         self.by_id = {a.agent_id: a for a in self.agents}
         self.conv = 0
+        self.pipelines = self._pipelines()
+
+    def _pipelines(self) -> dict[str, list[Agent]]:
+        """Intake agent -> the stages downstream of it (2 or 3); each stage is a usual peer of the one before."""
+        r = self.rng
+        intakes = [a for a in self.agents if a.role.name in ("mail-triage", "web-researcher")]
+        chosen = [a for a in intakes if r.random() < 0.6] or [r.choice(intakes)]
+        out: dict[str, list[Agent]] = {}
+        for a in chosen:
+            reviewers = [x for x in self.agents if x.role.name in PIPELINE_REVIEWERS]
+            reviewer = r.choice(reviewers)
+            sinks = [x for x in self.agents if x.role.name in PIPELINE_SINKS and x is not reviewer]
+            stages = [reviewer, r.choice(sinks)]
+            if r.random() < 0.5:
+                stages.append(r.choice([x for x in self.agents if x not in (a, *stages)]))
+            for prev, nxt in itertools.pairwise([a, *stages]):
+                if nxt.agent_id not in prev.peers:
+                    prev.peers.append(nxt.agent_id)
+            out[a.agent_id] = stages
+        return out
 
     # --- helpers -----------------------------------------------------------------------------------------------
 
@@ -232,6 +263,8 @@ class Simulation:
             self.chat(a, ts)
         elif kind < 0.18:
             self.memory(a, ts)
+        elif kind < 0.40 and a.agent_id in self.pipelines:
+            self.pipeline(a, ts)
         elif role == "mail-triage":
             self.mail(a, ts)
         elif role == "web-researcher":
@@ -462,6 +495,40 @@ class Simulation:
         for t in picks:
             ts = self.call(ts + 1, a, task, t, {"q": r.choice(TOPICS)}, self.text(1))
         self.w.event(ts, a.agent_id, "output", {"content": self.text(1), "destination": "user"}, task)
+
+    def pipeline(self, a: Agent, ts: float) -> None:
+        """One run of a forwarding pipeline: the intake takes in a mail or an article and hands it, near
+        verbatim, down its stages (each in its own task, one conversation per run)."""
+        r = self.rng
+        conv = self.new_conv()
+        if a.role.name == "mail-triage":
+            sender, subject, body = r.choice(corpus.MAILS)
+            task = self.task(a, ts, ["email.read"])
+            ts = self.call(ts, a, task, "email.read", {"folder": "intake"}, "1 new message")
+            item = f"From: {sender}\nSubject: {subject}\n\n{body} {self.text(2)}"
+            self.w.event(
+                ts,
+                a.agent_id,
+                "input",
+                {"source": "email", "origin": f"mailbox:intake/{sender}", "content": item},
+                task,
+            )
+            head = f"New intake, '{subject}' from {sender}, for review"
+        else:
+            url, page = r.choice(corpus.ARTICLES)
+            task = self.task(a, ts, ["browser.fetch"])
+            ts = self.call(ts, a, task, "browser.fetch", {"url": url}, page)
+            item = page.split("<p>")[1].split("</p>")[0]
+            head = f"Digest of {url} for review"
+        ts = self.msg(
+            ts + r.uniform(1, 5), a, self.pipelines[a.agent_id][0].agent_id, f"{head}: {item}", task, conv=conv
+        )
+        stages = self.pipelines[a.agent_id]
+        for sender, to in itertools.pairwise(stages):
+            stask = self.task(sender, ts, [])
+            ts = self.msg(
+                ts + r.uniform(5, 120), sender, to.agent_id, f"{r.choice(PIPELINE_HANDOVERS)}: {item}", stask, conv=conv
+            )
 
     def status_round(self, ts: float) -> None:
         """Every agent reports to a usual peer within the same second (a scheduled, legitimate burst)."""

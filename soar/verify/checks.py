@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from soar.config import Tier
-from soar.detect.base import AgentProfile
+from soar.detect.base import AgentProfile, CredentialGrant
 from soar.ingest.decoders import Ingested
 from soar.telemetry.events import RESTORE_TASK_PREFIX, utcnow
 from soar.telemetry.findings import Finding, Severity
@@ -24,15 +24,21 @@ _TAGS_SPOOF = ["AML.T0012", "ASI03", "LLM06:2025"]
 
 @dataclass
 class KeyDirectory:
-    """A snapshot of enrolled agents, their active keys and containment state (refreshed by the worker)."""
+    """A snapshot of enrolled agents, their active keys, containment state and the task credentials soar issued
+    (refreshed by the worker; detectors consult it as ``ctx.agents``)."""
 
     keys: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # kid -> (agent_id, raw public key)
     agents: dict[str, AgentProfile] = field(default_factory=dict)
     quarantined: set[str] = field(default_factory=set)
+    credentials: dict[str, CredentialGrant] = field(default_factory=dict)  # credential id -> grant as issued
 
     def profile(self, agent_id: str) -> AgentProfile | None:
         """AgentDirectory protocol: the agent's profile."""
         return self.agents.get(agent_id)
+
+    def credential(self, credential_id: str) -> CredentialGrant | None:
+        """The credential as issued (owner, task, scopes), or None when the snapshot does not hold it."""
+        return self.credentials.get(credential_id)
 
     def add_key(self, kid: str, agent_id: str, public_key_b64: str) -> None:
         """Register a key (from the store)."""

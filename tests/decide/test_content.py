@@ -7,17 +7,21 @@ from pathlib import Path
 import pytest
 
 from soar.config import ROOT, get_settings
+from soar.decide.approvals import decide_step
 from soar.decide.engine import Responder
 from soar.decide.loader import load_playbooks
 from soar.decide.matcher import match, plan
 from soar.detect import build_detectors
 from soar.detect.base import AgentProfile, DetectConfig, MemoryState
 from soar.ingest.decoders import RawRecord
+from soar.notify import Notifiers, WebhookNotifier
 from soar.pipeline import Pipeline
 from soar.replay import replay_records
+from soar.store.models import IncidentRecord, StepRunRecord
 from soar.telemetry.findings import Finding
 from soar.verify.checks import KeyDirectory
 from tests.decide.samples import Published
+from tests.notify.receiver import SECRET, Receiver
 
 EVENTS = ROOT / "tests" / "files" / "events"
 PLAYBOOKS = load_playbooks(ROOT / "playbooks")
@@ -35,6 +39,7 @@ SAMPLES = {
     "Contain direct prompt injection": "direct-injection.jsonl",
     "Contain memory poisoning and roll memory back": "memory-poisoning.jsonl",
     "Contain anomalous agent coordination": "anomalous-coordination.jsonl",
+    "Triage medium coordination findings": "coordination-triage.jsonl",
     "Page on agent identity failure": "identity-failure.jsonl",
     "Contain scope violation and credential misuse": "scope-violation.jsonl",
     "Contain data leaving the fleet": "data-leak.jsonl",
@@ -91,6 +96,37 @@ async def test_content_sample_fires_playbook(title: str, sqlite_sessionmaker) ->
         assert st["status"] in ("succeeded", "skipped"), st
         assert st["status"] == "skipped" or st["output"]["dry_run"]
     assert pub == []
+
+
+async def test_content_medium_coordination_is_triaged_and_quarantine_waits_for_a_person(
+    sqlite_sessionmaker, receiver: Receiver
+) -> None:
+    [triage] = [p for p in PLAYBOOKS if p.playbook == "Triage medium coordination findings"]
+    [contain] = [p for p in PLAYBOOKS if p.playbook == "Contain anomalous agent coordination"]
+    [f] = detect(EVENTS / "coordination-triage.jsonl")
+    assert (f.rule, f.severity.label) == ("delegation_depth", "medium")
+    assert match(f, PLAYBOOKS, None) == [triage]  # the containment playbook does not answer a medium finding
+    high = detect(EVENTS / "anomalous-coordination.jsonl")
+    assert high and all(triage not in match(h, PLAYBOOKS, None) for h in high)  # nor the triage a high one
+    assert any(contain in match(h, PLAYBOOKS, None) for h in high)
+    # a real run: the incident is opened for the SOC and the SOC channel notified; nothing is contained
+    pub = Published()
+    notifiers = Notifiers({"soc": WebhookNotifier(receiver.url, SECRET, backoff_s=0.01)})
+    responder = Responder(sqlite_sessionmaker, [triage], pub, notifiers, timer_interval_s=None)
+    [out] = await responder.handle([f])
+    assert out.status == "waiting" and out.contained_at is None and pub == []
+    assert [st["step"] for st in out.steps if st["status"] == "succeeded"] == ["open", "record", "notify"]
+    assert len(receiver.requests) == 1
+    async with sqlite_sessionmaker() as s:
+        q = await s.get(StepRunRecord, f"{out.run_id}:quarantine")
+        assert q is not None and q.status == "waiting" and q.output["approval"]["on_timeout"] == "deny"
+        inc = await s.get(IncidentRecord, out.incident_id)
+        assert inc is not None and inc.owner == "soc" and inc.severity == "medium"
+    # a SOC analyst who looked decides to contain: the quarantine goes out
+    await decide_step(sqlite_sessionmaker, out.run_id, "quarantine", "approved", "user:sam", {"soc"})
+    [done] = await responder.tick()
+    assert done.status == "completed" and done.contained_at is not None
+    assert [(c.command, c.agent_id) for c in pub] == [("quarantine", f.agent_id)]
 
 
 async def test_content_escalation_fires_for_unacknowledged_incident(sqlite_sessionmaker) -> None:

@@ -18,14 +18,19 @@ AGENT = {"agent_id": "agent-1", "status": "active", "labels": {}, "tools": [], "
 
 
 def sample(pb: PlaybookSpec) -> Finding:
-    """A finding that should fire ``pb``: its first detector and rule, critical, fully confident."""
-    return make_finding(
-        pb.trigger.detectors[0] if pb.trigger.detectors else "any",
-        pb.trigger.rules[0] if pb.trigger.rules else "any",
-        severity="critical",
-        confidence=1.0,
-        tags=list(pb.trigger.tags),
-    )
+    """A finding that should fire ``pb``: its first detector and rule, fully confident, critical (or the highest
+    severity its ``where`` admits: the medium-coordination triage leaves high and critical to containment)."""
+    found = [
+        make_finding(
+            pb.trigger.detectors[0] if pb.trigger.detectors else "any",
+            pb.trigger.rules[0] if pb.trigger.rules else "any",
+            severity=severity,
+            confidence=1.0,
+            tags=list(pb.trigger.tags),
+        )
+        for severity in ("critical", "high", "medium")
+    ]
+    return next((f for f in found if pb in match(f, PLAYBOOKS, AGENT)), found[0])
 
 
 @pytest.mark.parametrize("pb", PLAYBOOKS, ids=[p.playbook for p in PLAYBOOKS])

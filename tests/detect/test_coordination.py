@@ -232,6 +232,93 @@ def test_coordination_first_hand_copy_is_not_a_chain_hop(config: DetectConfig, c
     assert "relay_chain" not in _rules(d.detect(events, ctx))
 
 
+# --- forwarding pipelines vs prompt infection: a chain needs a sign of infection ------------------------------
+
+DOC = (
+    "From: carla.rossi@partner-logistics.example Subject: Delivery schedule. Hello, attached is the revised "
+    "delivery schedule for June. Could you confirm the dates work for your team? The numbers for the logistics "
+    "outlook are in the shared folder, version 4, and the owner changed to Dan this week."
+)
+STAGES = ["mail-triage", "crm-assistant", "report-writer", "scheduler"]
+
+
+def _settle(d: CoordinationDetector, ctx: DetectContext, ev: Ev, edges: list[tuple[str, str]], n: int = 20) -> None:
+    """Past every forwarder's warm-up, with ``edges`` in its learned graph (short replies: not fingerprinted)."""
+    for i in range(n):
+        sender, to = edges[i % len(edges)]
+        assert d.detect([_msg(ev, sender, to, "ok, thanks")], ctx) == []
+        d.detect([_msg(ev, sender, "status-board", "ok")], ctx)  # every agent past warm-up
+
+
+def _run(ev: Ev, content: str, stages: list[str] = STAGES) -> list[AgentEvent]:
+    mail = ev("input", stages[0], {"source": "email", "origin": "mailbox:intake/carla", "content": content})
+    hops = [_msg(ev, a, b, f"Reviewed, passing it on: {content}") for a, b in itertools.pairwise(stages)]
+    return [mail, *hops]
+
+
+def test_coordination_forwarding_pipeline_along_learned_edges_is_not_a_chain(
+    config: DetectConfig, ctx: DetectContext, ev: Ev
+) -> None:
+    d = CoordinationDetector(config)
+    _settle(d, ctx, ev, list(itertools.pairwise(STAGES)))
+    for _ in range(3):  # run after run: intake -> review -> filing -> archive, near-verbatim
+        assert "relay_chain" not in _rules(d.detect(_run(ev, DOC), ctx))
+    # the same pipeline carrying instructions is an infection, along the very same edges
+    (chain,) = [f for f in d.detect(_run(ev, INFECTION), ctx) if f.rule == "relay_chain"]
+    assert chain.evidence["signals"] == ["instructions"] and chain.evidence["instruction_rules"]
+    assert chain.confidence == 0.9
+    # with signals off, any chain from untrusted input counts (the old behaviour)
+    strict = DetectConfig(config.detectors_dir, {"coordination": {"chain_require_signal": False}})
+    assert "relay_chain" in _rules(CoordinationDetector(strict).detect(_run(ev, DOC), ctx))
+
+
+def test_coordination_chain_off_the_learned_graph_or_fanning_out(
+    config: DetectConfig, ctx: DetectContext, ev: Ev
+) -> None:
+    d = CoordinationDetector(config)
+    _settle(d, ctx, ev, list(itertools.pairwise(STAGES[:3])))
+    # paraphrase-proof: no instruction the rules know, but the second hop goes to a peer never messaged
+    off = _run(ev, DOC, [*STAGES[:2], "finance-ops"])
+    (chain,) = [f for f in d.detect(off, ctx) if f.rule == "relay_chain"]
+    assert chain.evidence["signals"] == ["new_peer"] and chain.confidence == 0.7
+    assert chain.evidence["agents"] == ["mail-triage", "crm-assistant", "finance-ops"]
+    # along learned edges, one forwarder spreading the same content to two peers is a fan-out
+    _settle(d, ctx, ev, [("crm-assistant", "scheduler")], n=2)
+    doc2 = DOC.replace("June", "July").replace("version 4", "version 7") + " Nothing else changed since Monday."
+    events = [*_run(ev, doc2, STAGES[:3]), _msg(ev, "crm-assistant", "scheduler", f"Reviewed, passing it on: {doc2}")]
+    (fan,) = [f for f in d.detect(events, ctx) if f.rule == "relay_chain"]
+    assert fan.evidence["signals"] == ["fan_out"] and fan.evidence["agents"][-1] == "scheduler"
+
+
+def test_coordination_reviewer_shared_by_two_pipelines_is_not_a_fan_out(
+    config: DetectConfig, ctx: DetectContext, ev: Ev
+) -> None:
+    d = CoordinationDetector(config)
+    one, two = (
+        ["web-researcher-1", "crm-assistant", "report-writer"],
+        ["web-researcher-2", "crm-assistant", "scheduler"],
+    )
+    _settle(d, ctx, ev, [*itertools.pairwise(one), *itertools.pairwise(two), ("crm-assistant", "mail-triage")])
+    # both intakes fetched the same article; the shared reviewer passes each copy down its own pipeline
+    fetched = [_web(ev, a, f"<p>{DOC}</p>") for a in (one[0], two[0])]
+    hand = [_msg(ev, p[0], p[1], f"Digest for review: {DOC}") for p in (one, two)]
+    on = [_msg(ev, p[1], p[2], f"Reviewed, passing it on: {DOC}") for p in (one, two)]
+    assert "relay_chain" not in _rules(d.detect([*fetched, *hand, *on], ctx))
+    # a third (usual) recipient of the same two copies is one more than it received: spreading
+    (fan,) = [f for f in d.detect([_msg(ev, "crm-assistant", "mail-triage", DOC)], ctx) if f.rule == "relay_chain"]
+    assert fan.evidence["signals"] == ["fan_out"]
+
+
+def test_coordination_new_pipeline_inside_the_warmup_is_learned(
+    config: DetectConfig, ctx: DetectContext, ev: Ev
+) -> None:
+    d = CoordinationDetector(config)
+    # a fresh fleet: the pipeline's first run is on new edges, but nobody has a settled graph yet
+    assert "relay_chain" not in _rules(d.detect(_run(ev, DOC), ctx))
+    _settle(d, ctx, ev, list(itertools.pairwise(STAGES)))
+    assert "relay_chain" not in _rules(d.detect(_run(ev, DOC.replace("June", "May")), ctx))
+
+
 # --- delegation chains: collusion loops and depth --------------------------------------------------------------
 
 
