@@ -31,14 +31,16 @@ from typing import Any
 
 import numpy as np
 
+from soar.detect.cues import cue_tokens
 from soar.errors import ContentError
 
 WINDOW_CHARS = 2048
 WINDOW_STEP = 1536  # windows overlap by 512 characters, like the rule scanner's chunks
 NORM_BITS = 12  # bins per row for the L2 norm of a row's bucket counts
-FEATURES = "soar-hash-v2"
+FEATURES = "soar-hash-v2"  # the featuriser's name in model cards; bump when hashing changes
+FEATURES_CUES = "soar-hash-v3"  # v2 plus the structural cue words of ``soar.detect.cues``
 SPANS = (1, 2, 3)  # sentence runs scored by ``dot_spans``
-MIN_SPAN = 48  # features (about 16 words) a sentence run needs before its score counts  # the featuriser's name in model cards; bump when hashing changes
+MIN_SPAN = 48  # features (about 16 words) a sentence run needs before its score counts
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -126,14 +128,19 @@ class HashSpec:
     bits: int = 18
     char_ngrams: tuple[int, ...] = (3, 4, 5)
     words: bool = True  # word unigrams and bigrams
-    features: str = FEATURES
+    features: str = FEATURES  # FEATURES_CUES: append the cue words of soar.detect.cues to every text
 
     @classmethod
     def from_card(cls, d: dict[str, Any]) -> HashSpec:
         """The spec recorded in a model card; raises ContentError for an unknown featuriser."""
-        if d.get("features") != FEATURES:
-            raise ContentError(f"model card features {d.get('features')!r} are not {FEATURES!r}")
-        return cls(bits=int(d["bits"]), char_ngrams=tuple(int(n) for n in d["char_ngrams"]), words=bool(d["words"]))
+        if d.get("features") not in (FEATURES, FEATURES_CUES):
+            raise ContentError(f"model card features {d.get('features')!r} are not {FEATURES!r} or {FEATURES_CUES!r}")
+        return cls(
+            bits=int(d["bits"]),
+            char_ngrams=tuple(int(n) for n in d["char_ngrams"]),
+            words=bool(d["words"]),
+            features=str(d["features"]),
+        )
 
     def card(self) -> dict[str, Any]:
         """This spec as JSON-able card data."""
@@ -150,6 +157,8 @@ class HashSpec:
         """
         n_rows = len(texts)
         pad = max(max(self.char_ngrams, default=1) - 1, 1)
+        if self.features == FEATURES_CUES:
+            texts = [f"{t}\n{cue_tokens(t)}" for t in texts]
         encoded = [_mask_links(t).encode("utf-8", "replace") for t in texts]
         lens = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n_rows)
         sep = b"\0" * pad

@@ -23,7 +23,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
-from soar.detect.ml import HashSpec, TextModel, sentence_runs, sha256_file
+from soar.detect.ml import FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
 from soar.detect.normalize import normalize
 from soar.errors import ContentError
 
@@ -32,6 +32,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "bits": 18,
     "char_ngrams": [3, 4, 5],
     "words": True,
+    "features": FEATURES_CUES,
     "C": 32.0,
     "class_weight": "balanced",
     "cv_folds": 5,
@@ -39,10 +40,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # sentence runs: scored besides the whole text (soar.detect.ml.HashSpec.dot_spans), and up to
     # span_negatives runs of every benign training text added as benign rows, so that a sentence of a benign
     # document is not judged as if it were a whole (short) attack
-    "spans": [1, 2, 3],
+    "spans": [],
     "min_span_features": 48,
     "span_offset": 0.0,
-    "span_negatives": 4,
+    "span_negatives": 0,
 }
 
 #: per-family changes to DEFAULT_PARAMS: memory writes are a sentence or two, so no sentence runs
@@ -175,7 +176,9 @@ def train_family(
     if family not in FAMILIES:
         raise ContentError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
     params = {**DEFAULT_PARAMS, **FAMILY_PARAMS.get(family, {}), **(params or {})}
-    spec = HashSpec(bits=params["bits"], char_ngrams=tuple(params["char_ngrams"]), words=params["words"])
+    spec = HashSpec(
+        bits=params["bits"], char_ngrams=tuple(params["char_ngrams"]), words=params["words"], features=params["features"]
+    )
     train_path = Path(corpora_dir) / family / "train.jsonl"
     eval_path = Path(corpora_dir) / family / "eval.jsonl"
     train_rows = read_jsonl(train_path)
