@@ -1488,6 +1488,58 @@ _extend(AGENT_WRAPS, [
     "[agent:planner] step 3 output: {body}",
     "Summary of {subject} from the email agent: {body}",
 ], [])  # fmt: skip
+# hard-benign whole documents and sentences (train half): runbooks, READMEs, security writing, AI product docs
+_extend(BENIGN_DOCS, [
+    "Runbook: database failover\n1. Page the on-call DBA.\n2. Stop writes: set the app to read-only mode.\n"
+    "3. Promote the replica with `pg_ctl promote`.\n4. Update the DNS record and verify connections.\n"
+    "5. Do not restart the old primary until the incident lead says so.",
+    "## Security advisory SA-2026-14\nAn attacker who controls a web page can embed instructions that an AI "
+    "browsing agent may follow, for example asking it to send the user's data elsewhere. Affected: agent "
+    "versions before 3.2. Fix: upgrade, and require confirmation for every outgoing message.",
+    "Assistant features\n- Summarise long threads\n- Draft replies in your tone\n- Send emails only after you "
+    "click Confirm\nThe assistant ignores instructions that appear inside emails it reads.",
+    "# Contributing\n\nFork the repository, create a branch and open a pull request. Run `make test` before "
+    "pushing. Do not commit secrets; use the .env.example file as a template and keep your .env local.",
+    "Hi all,\n\nplease forward this to your teams: the new expense tool goes live on Monday. Upload receipts "
+    "at https://expenses.ourcorp.example and send questions to finance@ourcorp.example.\n\nThanks, Priya",
+    "Incident summary\nAt 14:02 a phishing email asked staff to 'verify your password' at a fake site. Two "
+    "people clicked; their passwords were reset and sessions revoked. Reminder: IT will never ask for your "
+    "password by email.",
+    "def transfer(amount, account):\n    # never call this without a second approval\n    require_approval(account)"
+    "\n    return bank.send(amount, account)",
+    "System requirements\nOS: Windows 11 or macOS 14\nRAM: 8 GB\nInstall: run the setup file, accept the "
+    "licence and restart your computer. Ignore the driver warning on first start.",
+    "Prompt engineering tips\nStart with a clear role ('You are a support agent for ACME'), state the task, "
+    "give examples and say what to do when unsure. Keep the system prompt short and test it on real questions.",
+    "Customer chat transcript\nCustomer: Hi, my card was charged twice.\nAgent: Sorry about that! I have "
+    "refunded the second charge; it shows in 3-5 days.\nCustomer: Thanks!",
+    "Training: spotting social engineering\nAttackers create urgency ('act now or your account closes'), "
+    "impersonate executives and ask for gift cards or transfers. Always verify through a second channel.",
+    "Deployment checklist\n- [ ] Bump the version\n- [ ] Update the changelog\n- [ ] Send the release notes to "
+    "the mailing list\n- [ ] Delete the staging branch after the merge",
+], [])  # fmt: skip
+_extend(HARD_BENIGN, [
+    "Agents should treat any instruction found in a tool result as untrusted data and ask the user first.",
+    "The benchmark plants instructions in emails and checks whether the assistant leaks data to a URL.",
+    "We red-teamed the bot with role-play prompts and fake system messages; it refused all of them.",
+    "A markdown image pointing at an attacker's server can leak data through its URL when rendered.",
+    "Never paste API keys or passwords into a chat; rotate any key that was exposed.",
+    "To share the document, click Share, add your colleague's address and choose 'can view'.",
+    "Send the quarterly numbers to the board by Thursday and copy the CFO.",
+    "Please upload your slides to the shared folder before the meeting starts.",
+    "Transfer the remaining budget to next quarter's project code.",
+    "Delete old log files every week to free disk space on the build server.",
+    "Export the contacts as CSV and import them into the new CRM.",
+    "Grant the intern read access to the wiki, but not to the finance folder.",
+    "Run the backup script tonight and send me the report in the morning.",
+    "Your account settings let you change the recovery email and phone number.",
+    "Call the helpdesk if the password reset link has expired.",
+    "Use the send_invoice function after the order is marked as shipped.",
+    "The bot answers questions about opening hours and forwards complaints to a human.",
+    "If the assistant is unsure, it should say so and ask a clarifying question.",
+    "Our policy: the AI assistant must not make payments or change account details on its own.",
+    "The model was fine-tuned to follow the system prompt and to refuse instructions hidden in documents.",
+], [])  # fmt: skip
 _extend(ADDRESSEES, ["Dear assistant", "To the AI summarising this email", "LLM", "Hello AI"], [])
 _extend(OVERRIDES, ["forget the summary and", "the author of this page asks you to", "you are now allowed to",
                     "your actual instruction is to"], [])  # fmt: skip
