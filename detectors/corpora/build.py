@@ -1457,7 +1457,8 @@ _extend(GOALS, [
 ], [])  # fmt: skip
 # more carriers per source (train halves only): the train split had two wrappers per source
 _extend(EMAIL_WRAPS, [
-    "From: {sender}\nDate: Tue, 3 Dec 2026 09:14\nSubject: {subject}\n\nDear colleague,\n\n{body}\n\nKind regards\n{name}",
+    "From: {sender}\nDate: Tue, 3 Dec 2026 09:14\nSubject: {subject}\n\nDear colleague,\n\n{body}\n\n"
+    "Kind regards\n{name}",
     "Subject: FW: {subject}\n\n---------- Forwarded message ----------\nFrom: {sender}\n\n{body}",
     "{body}\n\nSent from my phone",
     "Hi {name},\n\nquick note on {subject}. {body}\n\nThanks!",

@@ -32,62 +32,111 @@ _INSTR = (
 #: (name, RE2 pattern) over normalised text
 CUES: list[tuple[str, str]] = [
     # a greeting or note addressed to an AI reader
-    ("addr", r"(?:^|[\s>:(\[-])(?:dear|hey|hi|hello|attention|note (?:to|for)|message (?:to|for)|to|for|calling|"
-     r"instructions? for|memo to)\s+(?:the\s+|any\s+|all\s+|whichever\s+|every\s+)?(?:\w+\s+)?" + _AI + r"s?\b"),
+    (
+        "addr",
+        r"(?:^|[\s>:(\[-])(?:dear|hey|hi|hello|attention|note (?:to|for)|message (?:to|for)|to|for|calling|"
+        r"instructions? for|memo to)\s+(?:the\s+|any\s+|all\s+|whichever\s+|every\s+)?(?:\w+\s+)?" + _AI + r"s?\b",
+    ),
     # an AI as the subject of an obligation or request
-    ("aimust", r"\b" + _AI + r"s?\s+(?:\w+\s+){0,3}(?:must|should|shall|will|has to|have to|is required to|are "
-     r"required to|is instructed to|are instructed to|needs? to|is (?:now )?(?:allowed|permitted|authori[sz]ed)"
-     r" to)\b"),
+    (
+        "aimust",
+        r"\b" + _AI + r"s?\s+(?:\w+\s+){0,3}(?:must|should|shall|will|has to|have to|is required to|are "
+        r"required to|is instructed to|are instructed to|needs? to|is (?:now )?(?:allowed|permitted|authori[sz]ed)"
+        r" to)\b",
+    ),
     # "if you are an AI / reading this as a model"
-    ("ifai", r"\bif (?:you(?:'re| are)|you're) (?:an? |the )?(?:\w+ )?" + _AI + r"\b|\b" + _AI
-     + r"s? (?:reading|processing|summari[sz]ing|handling|visiting|parsing) (?:this|these|my)\b"),
+    (
+        "ifai",
+        r"\bif (?:you(?:'re| are)|you're) (?:an? |the )?(?:\w+ )?"
+        + _AI
+        + r"\b|\b"
+        + _AI
+        + r"s? (?:reading|processing|summari[sz]ing|handling|visiting|parsing) (?:this|these|my)\b",
+    ),
     # the model's own instructions, task or prompt
-    ("instr", r"\b(?:your|previous|prior|earlier|original|above|initial|old|existing|system|current|real|"
-     r"actual|true|new|updated|revised|hidden|additional|anteriores|precedentes|vorherigen|bisherigen|"
-     r"precedenti|eerdere|vorige|initiales)\s+(?:\w+\s+)?" + _INSTR + r"\b"),
+    (
+        "instr",
+        r"\b(?:your|previous|prior|earlier|original|above|initial|old|existing|system|current|real|"
+        r"actual|true|new|updated|revised|hidden|additional|anteriores|precedentes|vorherigen|bisherigen|"
+        r"precedenti|eerdere|vorige|initiales)\s+(?:\w+\s+)?" + _INSTR + r"\b",
+    ),
     # override verbs in front of instructions, a task or "the above"
-    ("override", r"\b(?:ignore|disregard|forget|override|bypass|drop|abandon|discard|skip|cancel|set aside|"
-     r"pay no attention to|never mind|stop following|no longer follow|do not follow|don't follow|ignora|ignorez|"
-     r"ignoriere|vergiss|oubliez|olvida|dimentica|esqueca|negeer|vergeet)\b[^.!?\n]{0,50}\b(?:" + _INSTR[3:-1]
-     + r"|above|before|earlier|told|asked|request|summary|user)\b"),
+    (
+        "override",
+        r"\b(?:ignore|disregard|forget|override|bypass|drop|abandon|discard|skip|cancel|set aside|"
+        r"pay no attention to|never mind|stop following|no longer follow|do not follow|don't follow|ignora|ignorez|"
+        r"ignoriere|vergiss|oubliez|olvida|dimentica|esqueca|negeer|vergeet)\b[^.!?\n]{0,50}\b(?:"
+        + _INSTR[3:-1]
+        + r"|above|before|earlier|told|asked|request|summary|user)\b",
+    ),
     # hide the action from the user
-    ("secret", r"\b(?:do not|don't|never|without)\s+(?:\w+\s+)?(?:tell|telling|inform|informing|mention|"
-     r"mentioning|reveal|revealing|alert|alerting|notify|notifying|show|showing|asking|ask|confirm|confirming|"
-     r"disclose|disclosing)\s+(?:\w+\s+){0,2}(?:the\s+)?(?:user|human|owner|anyone|them|it)\b|\b(?:user|human|"
-     r"owner)\s+(?:must|should|will|need)\s+not\s+(?:know|find out|see|notice|be told)\b|\b(?:hide|keep|leave)"
-     r" (?:this|it)\s+(?:\w+\s+)?(?:from|out of|secret|confidential)\b|\bsilently\b|\bas if (?:nothing|this)\b"),
+    (
+        "secret",
+        r"\b(?:do not|don't|never|without)\s+(?:\w+\s+)?(?:tell|telling|inform|informing|mention|"
+        r"mentioning|reveal|revealing|alert|alerting|notify|notifying|show|showing|asking|ask|confirm|confirming|"
+        r"disclose|disclosing)\s+(?:\w+\s+){0,2}(?:the\s+)?(?:user|human|owner|anyone|them|it)\b|\b(?:user|human|"
+        r"owner)\s+(?:must|should|will|need)\s+not\s+(?:know|find out|see|notice|be told)\b|\b(?:hide|keep|leave)"
+        r" (?:this|it)\s+(?:\w+\s+)?(?:from|out of|secret|confidential)\b|\bsilently\b|\bas if (?:nothing|this)\b",
+    ),
     # secrets and private data
-    ("secretdata", r"\b(?:passwords?|api[ _-]?keys?|secrets?|credentials?|access tokens?|session (?:cookie|token)s?"
-     r"|system prompt|ssh|id_rsa|\.env\b|private keys?|cookies?|one-time codes?|2fa|otp|card numbers?|iban|"
-     r"bank details|salar(?:y|ies)|payroll|conversation history|chat history)"),
+    (
+        "secretdata",
+        r"\b(?:passwords?|api[ _-]?keys?|secrets?|credentials?|access tokens?|session (?:cookie|token)s?"
+        r"|system prompt|ssh|id_rsa|\.env\b|private keys?|cookies?|one-time codes?|2fa|otp|card numbers?|iban|"
+        r"bank details|salar(?:y|ies)|payroll|conversation history|chat history)",
+    ),
     # data sent to a link or an address in the same sentence
-    ("exfil", r"\b(?:send|sends|sending|forward|upload|post|email|e-mail|transfer|share|leak|exfiltrate|append|"
-     r"embed|include|attach|copy|paste|submit|encode|export|sync|fetch|load|render)\b[^.!?\n]{0,100}"
-     r"(?:https?://|www\.|[\w.+-]+@[\w-]+\.\w)"),
+    (
+        "exfil",
+        r"\b(?:send|sends|sending|forward|upload|post|email|e-mail|transfer|share|leak|exfiltrate|append|"
+        r"embed|include|attach|copy|paste|submit|encode|export|sync|fetch|load|render)\b[^.!?\n]{0,100}"
+        r"(?:https?://|www\.|[\w.+-]+@[\w-]+\.\w)",
+    ),
     # a link carrying data in its query string or path placeholder
-    ("dataurl", r"(?:https?://|www\.)\S*(?:[?&][\w-]+=(?:\s|$|\)|\{|<|\[)|\{[\w ]+\}|<[\w ]+>|(?:secret|token|key|"
-     r"data|payload|cookie|password)\b)"),
+    (
+        "dataurl",
+        r"(?:https?://|www\.)\S*(?:[?&][\w-]+=(?:\s|$|\)|\{|<|\[)|\{[\w ]+\}|<[\w ]+>|(?:secret|token|key|"
+        r"data|payload|cookie|password)\b)",
+    ),
     # markdown image or link with a remote target
     ("mdimg", r"!\[[^\]\n]{0,40}\]\(|\]\((?:https?://|www\.)"),
     # a tool or function call
-    ("tool", r"\b[a-z]+_[a-z_]+\s*\(|\b(?:call|invoke|use|run|execute|trigger|using)\s+(?:the\s+|your\s+)?"
-     r"(?:[a-z]+_[a-z_]+|\w+\s+tool|tool\s+\w+)\b"),
+    (
+        "tool",
+        r"\b[a-z]+_[a-z_]+\s*\(|\b(?:call|invoke|use|run|execute|trigger|using)\s+(?:the\s+|your\s+)?"
+        r"(?:[a-z]+_[a-z_]+|\w+\s+tool|tool\s+\w+)\b",
+    ),
     # a role marker or chat-template token inside content
-    ("role", r"<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|\[/?system\]|</?system>|</?instructions?>|(?:^|\n|#\s?|\s)"
-     r"(?:system|assistant|human|ai|user)\s?:\s|#{2,}\s*(?:system|instruction|assistant|admin|operator)|"
-     r"\"role\"\s*:\s*\"system\""),
+    (
+        "role",
+        r"<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|\[/?system\]|</?system>|</?instructions?>|(?:^|\n|#\s?|\s)"
+        r"(?:system|assistant|human|ai|user)\s?:\s|#{2,}\s*(?:system|instruction|assistant|admin|operator)|"
+        r"\"role\"\s*:\s*\"system\"",
+    ),
     # unrestricted personas and modes
-    ("mode", r"\b(?:developer|god|jailbreak|maintenance|admin|unrestricted|debug|dan)\s+mode\b|\bno (?:restrictions"
-     r"|rules|limits|filters?|guidelines|content policy)\b|\bwithout (?:restrictions|limits|rules)\b"),
+    (
+        "mode",
+        r"\b(?:developer|god|jailbreak|maintenance|admin|unrestricted|debug|dan)\s+mode\b|\bno (?:restrictions"
+        r"|rules|limits|filters?|guidelines|content policy)\b|\bwithout (?:restrictions|limits|rules)\b",
+    ),
     # a second-person order at the start of a sentence
-    ("youmust", r"(?:^|[.!?:]\s)(?:you must|you will|you are (?:now )?(?:required|allowed|instructed|permitted|"
-     r"authori[sz]ed)|you have been (?:authori[sz]ed|instructed)|you should now|now you)\b"),
+    (
+        "youmust",
+        r"(?:^|[.!?:]\s)(?:you must|you will|you are (?:now )?(?:required|allowed|instructed|permitted|"
+        r"authori[sz]ed)|you have been (?:authori[sz]ed|instructed)|you should now|now you)\b",
+    ),
     # urgency without a human addressee
-    ("urgent", r"\b(?:urgent|immediately|right away|right now|at once|critical|mandatory|emergency|final warning|"
-     r"time-sensitive|without delay)\b"),
+    (
+        "urgent",
+        r"\b(?:urgent|immediately|right away|right now|at once|critical|mandatory|emergency|final warning|"
+        r"time-sensitive|without delay)\b",
+    ),
     # a new or replaced task
-    ("newtask", r"\b(?:new|next|updated|real|actual|additional|revised|priority|only)\s+(?:instructions?|task|"
-     r"directive|objective|goal|orders?|job|request|action|step)\b|\binstead\b|\bfrom now on\b|\bfrom here on\b"),
+    (
+        "newtask",
+        r"\b(?:new|next|updated|real|actual|additional|revised|priority|only)\s+(?:instructions?|task|"
+        r"directive|objective|goal|orders?|job|request|action|step)\b|\binstead\b|\bfrom now on\b|\bfrom here on\b",
+    ),
 ]
 NAMES = [name for name, _ in CUES]
 

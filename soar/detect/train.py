@@ -177,7 +177,10 @@ def train_family(
         raise ContentError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
     params = {**DEFAULT_PARAMS, **FAMILY_PARAMS.get(family, {}), **(params or {})}
     spec = HashSpec(
-        bits=params["bits"], char_ngrams=tuple(params["char_ngrams"]), words=params["words"], features=params["features"]
+        bits=params["bits"],
+        char_ngrams=tuple(params["char_ngrams"]),
+        words=params["words"],
+        features=params["features"],
     )
     train_path = Path(corpora_dir) / family / "train.jsonl"
     eval_path = Path(corpora_dir) / family / "eval.jsonl"
@@ -194,9 +197,7 @@ def train_family(
     raw_intercept = float(lr.intercept_[0])
     scoring = _scoring(params)
     # shift so that the cross-validated threshold is probability 0.5 (the detectors' deployed threshold)
-    model = TextModel(
-        spec, lr.coef_[0].astype(np.float32), raw_intercept - cv["threshold_logit"], {"scoring": scoring}
-    )
+    model = TextModel(spec, lr.coef_[0].astype(np.float32), raw_intercept - cv["threshold_logit"], {"scoring": scoring})
     version = version or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.cues import cue_tokens, cues
 from soar.detect.injection import InjectionDetector
 from soar.detect.memory import MemoryPoisoningDetector
-from soar.detect.cues import cue_tokens, cues
 from soar.detect.ml import (
     FEATURES,
     FEATURES_CUES,
