@@ -10,7 +10,6 @@ One finding per event, so the finding id (detector + rule + event id) is stable 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -69,10 +68,6 @@ class InjectionOptions(BaseModel):
         description="score multiplier by source; untrusted sources (tool, web, email, ...) weigh 1.0",
     )
     threshold: float = Field(default=0.5, gt=0, lt=1, description="deployed score threshold (soar eval's fpr)")
-    # Rules fire on ~5% of the training negatives (hard-benign text names attacks); as a noisy-OR they outranked
-    # the classifier's confident positives and cost recall at 1% FPR on the training split's out-of-fold scores
-    # (0.989 -> 0.959 indirect); added to the log-odds with weight 0.5-1 they cost nothing there.
-    rule_logit_weight: float = Field(default=1.0, ge=0, description="log-odds added per unit of rule score")
     # The model's 0.5 is its cross-validated 1%-FPR point on the training split; held-out text scores benign
     # documents higher than that (docs/detectors.md), so a finding from the classifier alone needs much more.
     ml_low: float = Field(default=0.9, gt=0, le=1, description="classifier-only score for a low finding")
@@ -168,13 +163,8 @@ class InjectionDetector:
         return [self.combine(self.rule_score(nt, kind, src), p, src) for nt, p, src in rows]
 
     def combine(self, rule: float, proba: float | None, source: str) -> float:
-        """The classifier's probability with the rule score added to its log-odds (``rule_logit_weight``), times
-        the source's weight; the rule score alone without a classifier."""
-        if proba is None:
-            both = rule
-        else:
-            p = min(max(proba, 1e-9), 1.0 - 1e-9)
-            both = 1.0 / (1.0 + math.exp(-(math.log(p / (1.0 - p)) + self.options.rule_logit_weight * rule)))
+        """Noisy-OR of the rule score and the classifier probability, times the source's weight."""
+        both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - proba)
         return round(both * self.weight(source), 4)
 
     def scan(self, nt: NormalizedText, kind: str, source: str) -> list[tuple[RuleMatch, int]]:
