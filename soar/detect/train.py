@@ -23,7 +23,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
-from soar.detect.ml import FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
+from soar.detect.ml import FEATURES, FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
 from soar.detect.normalize import normalize
 from soar.errors import ContentError
 
@@ -46,8 +46,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "span_negatives": 0,
 }
 
-#: per-family changes to DEFAULT_PARAMS: memory writes are a sentence or two, so no sentence runs
-FAMILY_PARAMS: dict[str, dict[str, Any]] = {"memory": {"spans": [], "span_negatives": 0}}
+#: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
+#: injection only) and its writes are a sentence or two, so no sentence runs
+FAMILY_PARAMS: dict[str, dict[str, Any]] = {"memory": {"features": FEATURES, "spans": [], "span_negatives": 0}}
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
