@@ -31,12 +31,16 @@ from typing import Any
 
 import numpy as np
 
+from soar.detect.cues import cue_tokens
 from soar.errors import ContentError
 
 WINDOW_CHARS = 2048
 WINDOW_STEP = 1536  # windows overlap by 512 characters, like the rule scanner's chunks
 NORM_BITS = 12  # bins per row for the L2 norm of a row's bucket counts
 FEATURES = "soar-hash-v2"  # the featuriser's name in model cards; bump when hashing changes
+FEATURES_CUES = "soar-hash-v3"  # v2 plus the structural cue words of ``soar.detect.cues``
+SPANS = (1, 2, 3)  # sentence runs scored by ``dot_spans``
+MIN_SPAN = 48  # features (about 16 words) a sentence run needs before its score counts
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -54,6 +58,7 @@ for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
 _WORD_BYTE[128:] = True
 
 
+_STOPS = np.frombuffer(b".!?", dtype=np.uint8)
 _DIGIT_FOLD = np.arange(256, dtype=np.uint8)
 _DIGIT_FOLD[ord("0") : ord("9") + 1] = ord("0")  # every digit hashes as 0: amounts and ids are not vocabulary
 _POWERS: list[np.ndarray] = [np.ones(1, dtype=np.uint32), np.ones(1, dtype=np.uint32)]
@@ -90,6 +95,16 @@ def mask_volatile(text: str) -> str:
     return _DIGITS.sub("0", text)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?]) |\n")
+
+
+def sentence_runs(text: str, spans: Sequence[int] = SPANS) -> list[str]:
+    """Every run of ``spans`` consecutive sentences of ``text``, split the way ``HashSpec.dot_spans`` splits
+    (after ``.``, ``!`` or ``?`` and a space, and at line breaks); for training on sentence-sized rows."""
+    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    return [" ".join(sentences[i : i + k]) for k in spans for i in range(len(sentences) - k + 1)]
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     h = hashlib.sha256()
@@ -113,14 +128,19 @@ class HashSpec:
     bits: int = 18
     char_ngrams: tuple[int, ...] = (3, 4, 5)
     words: bool = True  # word unigrams and bigrams
-    features: str = FEATURES
+    features: str = FEATURES  # FEATURES_CUES: append the cue words of soar.detect.cues to every text
 
     @classmethod
     def from_card(cls, d: dict[str, Any]) -> HashSpec:
         """The spec recorded in a model card; raises ContentError for an unknown featuriser."""
-        if d.get("features") != FEATURES:
-            raise ContentError(f"model card features {d.get('features')!r} are not {FEATURES!r}")
-        return cls(bits=int(d["bits"]), char_ngrams=tuple(int(n) for n in d["char_ngrams"]), words=bool(d["words"]))
+        if d.get("features") not in (FEATURES, FEATURES_CUES):
+            raise ContentError(f"model card features {d.get('features')!r} are not {FEATURES!r} or {FEATURES_CUES!r}")
+        return cls(
+            bits=int(d["bits"]),
+            char_ngrams=tuple(int(n) for n in d["char_ngrams"]),
+            words=bool(d["words"]),
+            features=str(d["features"]),
+        )
 
     def card(self) -> dict[str, Any]:
         """This spec as JSON-able card data."""
@@ -137,6 +157,8 @@ class HashSpec:
         """
         n_rows = len(texts)
         pad = max(max(self.char_ngrams, default=1) - 1, 1)
+        if self.features == FEATURES_CUES:
+            texts = [f"{t}\n{cue_tokens(t)}" for t in texts]
         encoded = [_mask_links(t).encode("utf-8", "replace") for t in texts]
         lens = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n_rows)
         sep = b"\0" * pad
@@ -148,6 +170,7 @@ class HashSpec:
         pw, ipw = _powers(len(data) + 1)
         chars: list[np.ndarray] = []
         word_rows: list[np.ndarray] = []
+        word_pos: list[np.ndarray] = []
         words: list[np.ndarray] = []
         with np.errstate(over="ignore"):
             g = np.zeros(len(data) + 1, dtype=np.uint32)
@@ -166,8 +189,9 @@ class HashSpec:
                 t_row = np.searchsorted(starts, t_start, side="right") - 1
                 same = t_row[1:] == t_row[:-1]
                 word_rows = [t_row, t_row[1:][same]]
+                word_pos = [t_start, t_start[:-1][same]]
                 words = [wh, (wh[:-1] * _BIGRAM + wh[1:])[same]]
-        return _Hashed(n_rows, starts, block, chars, word_rows, words)
+        return _Hashed(n_rows, starts, block, chars, word_rows, words, word_pos, data)
 
     def bucket(self, h: np.ndarray) -> np.ndarray:
         """Hash values mixed and cut to ``bits`` bits (bucket indices)."""
@@ -241,6 +265,60 @@ class HashSpec:
             sums += np.bincount(r, weights=coef[b], minlength=hs.n_rows)
         return sums * f.scale
 
+    def dot_spans(
+        self, texts: Sequence[str], coef: np.ndarray, spans: Sequence[int] = SPANS, min_features: int = MIN_SPAN
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``dot(texts, coef)`` and, per row, the highest score of any run of 1..max(spans) consecutive
+        sentences (-inf when the row has no run of ``min_features`` features).
+
+        A sentence ends after ``.``, ``!`` or ``?`` followed by a space, and at a line break (the normaliser
+        joins its segments with line breaks). Every n-gram belongs to the position it starts at, so a run's
+        sum is a difference of one cumulative sum over the batch: sentence runs cost O(length), not another
+        pass. A run is scaled by 1/sqrt(its feature count), the L2 norm of a text without repeated n-grams
+        (sentences rarely repeat one), so a sentence scores about as it would alone.
+        """
+        if not texts:
+            return np.zeros(0), np.zeros(0)
+        f = self.featurise(texts)
+        hs = f.hashed
+        size = len(f.char_rows)
+        contrib = np.zeros(size)
+        count = np.zeros(size)
+        if f.chars:
+            acc = coef[f.chars[0]]
+            for b in f.chars[1:]:
+                acc += coef[b]
+            contrib += acc
+            count += 1.0  # the norm counts one character n-gram size per position (see featurise)
+        if self.words and len(hs.words[0]):
+            for pos, b in zip(hs.word_pos, f.words, strict=True):
+                contrib += np.bincount(pos, weights=coef[b], minlength=size)
+                count += np.bincount(pos, minlength=size)
+        whole = np.add.reduceat(contrib, hs.starts) * f.scale
+        data = hs.data[:size]
+        term = np.isin(data, _STOPS)
+        nxt = hs.data[1 : size + 1]
+        cut = np.flatnonzero((data == ord("\n")) | (term & ((nxt == ord(" ")) | (nxt == 0)))) + 1
+        bounds = np.union1d(cut, np.concatenate([hs.starts, [size]]))
+        seg_row = np.searchsorted(hs.starts, bounds[:-1], side="right") - 1
+        c_sum = np.concatenate([[0.0], np.cumsum(contrib)])
+        c_cnt = np.concatenate([[0.0], np.cumsum(count)])
+        best = np.full(hs.n_rows, -np.inf)
+        n_seg = len(bounds) - 1
+        for k in spans:
+            if k > n_seg:
+                continue
+            s = bounds[: n_seg - k + 1]
+            e = bounds[k:]
+            ok = seg_row[: n_seg - k + 1] == seg_row[k - 1 :]
+            cnt = c_cnt[e] - c_cnt[s]
+            ok &= cnt >= min_features
+            if not ok.any():
+                continue
+            val = (c_sum[e] - c_sum[s])[ok] / np.sqrt(cnt[ok])
+            np.maximum.at(best, seg_row[: n_seg - k + 1][ok], val)
+        return whole, best
+
 
 @dataclass(frozen=True)
 class _Hashed:
@@ -252,6 +330,8 @@ class _Hashed:
     chars: list[np.ndarray]  # per n: the hash at every character position (aligned with the blocks)
     word_rows: list[np.ndarray]  # unigrams, bigrams: the row of each
     words: list[np.ndarray]
+    word_pos: list[np.ndarray]  # unigrams, bigrams: the batch position each starts at
+    data: np.ndarray  # the batch's (digit-folded) bytes, rows separated by NUL padding
 
 
 @dataclass(frozen=True)
@@ -280,11 +360,21 @@ class TextModel:
         """The artifact's version string."""
         return str(self.card.get("version", "unversioned"))
 
+    @property
+    def spans(self) -> tuple[int, ...]:
+        """Sentence runs scored besides the whole text (card ``scoring.spans``; none for older cards)."""
+        return tuple(int(k) for k in self.card.get("scoring", {}).get("spans", ()))
+
     def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """Linear scores (logits) of ``texts``, each scored as one window."""
+        """Linear scores (logits) of ``texts``, each scored as one window: the whole text's score, or, when the
+        card names sentence ``spans``, the higher of it and the best run of consecutive sentences."""
         if not texts:
             return np.zeros(0)
-        return self.spec.dot(texts, self.coef) + self.intercept
+        if not self.spans:
+            return self.spec.dot(texts, self.coef) + self.intercept
+        scoring = self.card["scoring"]
+        whole, best = self.spec.dot_spans(texts, self.coef, self.spans, int(scoring.get("min_features", MIN_SPAN)))
+        return np.maximum(whole, best + float(scoring.get("span_offset", 0.0))) + self.intercept
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of the positive class for each (normalised) text: one batched pass, max over windows."""

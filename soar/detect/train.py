@@ -23,7 +23,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
-from soar.detect.ml import HashSpec, TextModel, sha256_file
+from soar.detect.ml import FEATURES, FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
 from soar.detect.normalize import normalize
 from soar.errors import ContentError
 
@@ -32,11 +32,23 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "bits": 18,
     "char_ngrams": [3, 4, 5],
     "words": True,
+    "features": FEATURES_CUES,
     "C": 32.0,
     "class_weight": "balanced",
     "cv_folds": 5,
     "cv_target_fpr": 0.01,
+    # sentence runs: scored besides the whole text (soar.detect.ml.HashSpec.dot_spans), and up to
+    # span_negatives runs of every benign training text added as benign rows, so that a sentence of a benign
+    # document is not judged as if it were a whole (short) attack
+    "spans": [],
+    "min_span_features": 48,
+    "span_offset": 0.0,
+    "span_negatives": 0,
 }
+
+#: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
+#: injection only) and its writes are a sentence or two, so no sentence runs
+FAMILY_PARAMS: dict[str, dict[str, Any]] = {"memory": {"features": FEATURES, "spans": [], "span_negatives": 0}}
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -68,24 +80,80 @@ def _fit(x: Any, y: np.ndarray, params: dict[str, Any]) -> LogisticRegression:
     return lr.fit(x, y)
 
 
-def cv_threshold(x: Any, y: np.ndarray, groups: list[str], params: dict[str, Any]) -> dict[str, Any]:
+def _scoring(params: dict[str, Any]) -> dict[str, Any]:
+    """The card's ``scoring`` entry (sentence runs) for ``params``; empty when spans are off."""
+    if not params.get("spans"):
+        return {}
+    return {
+        "spans": list(params["spans"]),
+        "min_features": params["min_span_features"],
+        "span_offset": params["span_offset"],
+    }
+
+
+def span_rows(texts: list[str], y: np.ndarray, groups: list[str], params: dict[str, Any]) -> list[int]:
+    """Extra benign training rows: up to ``span_negatives`` sentence runs of each benign text (seeded), as
+    indices into ``texts`` after they are appended; returns the parent row of each appended run."""
+    n = int(params.get("span_negatives") or 0)
+    if not params.get("spans") or n <= 0:
+        return []
+    rng = np.random.default_rng(0)
+    parents: list[int] = []
+    for i in range(len(y)):
+        if y[i] != 0:
+            continue
+        runs = [r for r in sentence_runs(texts[i], params["spans"]) if r != texts[i] and len(r) >= 40]
+        if len(runs) > n:
+            runs = [runs[j] for j in sorted(rng.choice(len(runs), n, replace=False))]
+        texts.extend(runs)
+        parents.extend([i] * len(runs))
+    return parents
+
+
+def cv_threshold(
+    x: Any,
+    y: np.ndarray,
+    groups: list[str],
+    params: dict[str, Any],
+    *,
+    spec: HashSpec | None = None,
+    texts: list[str] | None = None,
+    parents: list[int] | None = None,
+) -> dict[str, Any]:
     """Out-of-fold scores on the training rows; the logit that ``cv_target_fpr`` of the negatives exceed.
 
     Rows built from one template (their ``group``) stay in one fold, so each fold is scored on phrasings its
     model never saw; without groups every row is its own group (which overfits: near-duplicates of a
-    template land on both sides).
+    template land on both sides). ``x`` may hold extra rows after the first ``len(y)`` (sentence runs of
+    benign rows, ``parents`` naming the row each came from): they train with their parent's fold and are
+    never scored. With ``spec`` and ``texts`` the out-of-fold scores are the deployed scoring (sentence
+    runs included), not the bare linear score.
     """
     from soar.eval.metrics import compute
 
-    oof = np.zeros(len(y))
+    parents = parents or []
+    n = len(y)
+    oof = np.zeros(n)
+    extra = np.asarray(parents, dtype=np.int64)
+    y_all = np.concatenate([y, np.zeros(len(parents), dtype=y.dtype)])
+    scoring = _scoring(params)
     folds = StratifiedGroupKFold(n_splits=params["cv_folds"], shuffle=True, random_state=0)
-    for tr, te in folds.split(np.zeros(len(y)), y, groups):
-        oof[te] = _fit(x[tr], y[tr], params).decision_function(x[te])
+    for tr, te in folds.split(np.zeros(n), y, groups):
+        in_tr = np.zeros(n, dtype=bool)
+        in_tr[tr] = True
+        rows = np.concatenate([tr, n + np.flatnonzero(in_tr[extra])]) if len(extra) else tr
+        lr = _fit(x[rows], y_all[rows], params)
+        if spec is not None and texts is not None and scoring:
+            fold_model = TextModel(spec, lr.coef_[0].astype(np.float32), float(lr.intercept_[0]), {"scoring": scoring})
+            oof[te] = fold_model.decision([texts[i] for i in te])
+        else:
+            oof[te] = lr.decision_function(x[te])
     logit = float(np.quantile(oof[y == 0], 1.0 - params["cv_target_fpr"]))
     m = compute(y.tolist(), oof.tolist(), logit)
     return {
         "folds": params["cv_folds"],
         "groups": len(set(groups)),
+        "span_rows": len(parents),
         "target_fpr": params["cv_target_fpr"],
         "threshold_logit": round(logit, 6),
         "oof_fpr": m.fpr,
@@ -108,21 +176,29 @@ def train_family(
 
     if family not in FAMILIES:
         raise ContentError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
-    params = {**DEFAULT_PARAMS, **(params or {})}
-    spec = HashSpec(bits=params["bits"], char_ngrams=tuple(params["char_ngrams"]), words=params["words"])
+    params = {**DEFAULT_PARAMS, **FAMILY_PARAMS.get(family, {}), **(params or {})}
+    spec = HashSpec(
+        bits=params["bits"],
+        char_ngrams=tuple(params["char_ngrams"]),
+        words=params["words"],
+        features=params["features"],
+    )
     train_path = Path(corpora_dir) / family / "train.jsonl"
     eval_path = Path(corpora_dir) / family / "eval.jsonl"
     train_rows = read_jsonl(train_path)
-    x = spec.matrix([prepare(r["text"]) for r in train_rows])
+    texts = [prepare(r["text"]) for r in train_rows]
     y = np.asarray([int(r["label"]) for r in train_rows])
-    t0 = time.perf_counter()
     groups = [str(r.get("group") or f"row-{i}") for i, r in enumerate(train_rows)]
-    cv = cv_threshold(x, y, groups, params)
-    lr = _fit(x, y, params)
+    parents = span_rows(texts, y, groups, params)
+    x = spec.matrix(texts)
+    t0 = time.perf_counter()
+    cv = cv_threshold(x, y, groups, params, spec=spec, texts=texts, parents=parents)
+    lr = _fit(x, np.concatenate([y, np.zeros(len(parents), dtype=y.dtype)]), params)
     fit_s = time.perf_counter() - t0
     raw_intercept = float(lr.intercept_[0])
+    scoring = _scoring(params)
     # shift so that the cross-validated threshold is probability 0.5 (the detectors' deployed threshold)
-    model = TextModel(spec, lr.coef_[0].astype(np.float32), raw_intercept - cv["threshold_logit"])
+    model = TextModel(spec, lr.coef_[0].astype(np.float32), raw_intercept - cv["threshold_logit"], {"scoring": scoring})
     version = version or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +217,7 @@ def train_family(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": "hashed char 3-5 + word 1-2 grams -> LogisticRegression over soar.detect.normalize text",
         "hashing": spec.card(),
+        "scoring": scoring,
         "params": params,
         "intercept_raw": round(raw_intercept, 6),
         "intercept": round(model.intercept, 6),
