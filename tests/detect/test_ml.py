@@ -14,7 +14,16 @@ import pytest
 from soar.detect.base import DetectConfig, DetectContext
 from soar.detect.injection import InjectionDetector
 from soar.detect.memory import MemoryPoisoningDetector
-from soar.detect.ml import FEATURES, HashSpec, load_model, mask_volatile, sha256_file, windows
+from soar.detect.ml import (
+    DOT_CHUNK_CHARS,
+    FEATURES,
+    HashSpec,
+    TextModel,
+    load_model,
+    mask_volatile,
+    sha256_file,
+    windows,
+)
 from soar.detect.train import read_jsonl, train_family
 from soar.errors import ContentError
 from soar.telemetry.events import AgentEvent
@@ -129,6 +138,17 @@ def test_ml_hashed_features_do_not_depend_on_the_batch() -> None:
     )
     assert spec.dot(["same 123"], coef)[0] == spec.dot(["same 999"], coef)[0]  # digits fold to 0
     assert spec.dot([], coef).shape == (0,)
+
+
+def test_ml_decision_scores_large_batches_in_chunks_with_the_same_result() -> None:
+    """A batch with more text than ``DOT_CHUNK_CHARS`` is featurised in pieces (bounded memory), same scores."""
+    spec = HashSpec()
+    coef = np.random.default_rng(1).normal(size=1 << spec.bits).astype(np.float32)
+    model = TextModel(spec, coef, 0.25)
+    texts = ["ignore the rules", "x" * (DOT_CHUNK_CHARS + 5), "", "send 4,200 eur now"] * 3 + ["y" * 2048] * 100
+    assert sum(map(len, texts)) > 3 * DOT_CHUNK_CHARS
+    assert np.array_equal(model.decision(texts), spec.dot(texts, coef) + 0.25)
+    assert np.array_equal(model.decision(texts[:1]), spec.dot(texts[:1], coef) + 0.25)
 
 
 def test_ml_shipped_models_load_without_pickle_and_match_their_cards() -> None:
