@@ -20,6 +20,7 @@ as ARCHITECTURE.md says, so those are counted on the findings topic), and the wo
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import platform
 import random
@@ -39,6 +40,7 @@ from soar.bench import BenchAgent, Signed, _cpu_seconds, attack_event, mixed_eve
 from soar.config import Tier, get_settings
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
+from soar.ingest.decoders import DEAD_LETTER_PREFIX
 from soar.sdk.client import partition_for_key
 from soar.store.session import dispose_all
 from soar.topics import topic_map
@@ -68,6 +70,24 @@ def _peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return float("nan")
+
+
+def _locates_its_record(d: dict[str, Any], topic: str) -> bool:
+    """A dead letter names the record's place in ``topic`` and identifies it: size, SHA-256, a prefix at most
+    ``DEAD_LETTER_PREFIX`` bytes long (``truncated`` exactly when the record was longer)."""
+    try:
+        prefix = base64.b64decode(d["raw_b64"], validate=True)
+        size = d["size"]
+        return (
+            d["topic"] == topic
+            and d["partition"] >= 0
+            and d["offset"] >= 0
+            and len(d["sha256"]) == 64
+            and len(prefix) == min(size, DEAD_LETTER_PREFIX)
+            and d["truncated"] == (size > DEAD_LETTER_PREFIX)
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _markers(partitions: int) -> list[BenchAgent]:
@@ -278,6 +298,8 @@ async def _flood(events: int, big: int, good_fraction: float, console: Console |
         result["dead_letters_without_reason"] = sum(
             1 for d in letters if not d.get("reason") or (not d.get("detail") and d["reason"] not in plain)
         )
+        # each one says where its record is (telemetry partition/offset) and identifies it (size, SHA-256, prefix)
+        result["dead_letters_unlocated"] = sum(1 for d in letters if not _locates_its_record(d, topics.telemetry))
         rejected = ("bad_signature", "unknown_agent")
         identity = [f for f in seen if f.get("detector") == "identity" and f["rule"] in rejected]
         keys = {(f["rule"], "*" if f["rule"] == "unknown_agent" else f["agent_id"]) for f in identity}
