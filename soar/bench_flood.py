@@ -5,9 +5,12 @@ are rejected):
 
 1. **clean**: ``G`` good signed events alone; the clock stops when a marker attack on every partition (sent
    last) has come back as a finding, so every event before it was processed;
-2. **flood**: the same number of fresh good events shuffled with hostile ones: invalid JSON, invalid UTF-8,
-   raw control characters, 10 MB payloads, 10,000-deep nesting, wrong types, non-objects, bad signatures,
-   unknown keys and replayed events.
+2. **flood**: the same number of fresh good events, of the same mix, shuffled with hostile ones: invalid JSON,
+   invalid UTF-8, raw control characters, 10 MB payloads, 10,000-deep nesting, wrong types, non-objects, bad
+   signatures, unknown keys and replayed events.
+
+A tenth of the good events in both phases carry hostile but valid text (escaped control codes, bidi overrides,
+combining marks, 60 KB lines): they are processed like any good event.
 
 It reports good events/s in each phase, the dead letters by reason against what each hostile kind must
 produce (decoder and replay rejections are dead-lettered; a bad signature or an unknown key is a finding,
@@ -17,6 +20,7 @@ as ARCHITECTURE.md says, so those are counted on the findings topic), and the wo
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import platform
 import random
@@ -36,6 +40,7 @@ from soar.bench import BenchAgent, Signed, _cpu_seconds, attack_event, mixed_eve
 from soar.config import Tier, get_settings
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
+from soar.ingest.decoders import DEAD_LETTER_PREFIX
 from soar.sdk.client import partition_for_key
 from soar.store.session import dispose_all
 from soar.topics import topic_map
@@ -65,6 +70,24 @@ def _peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return float("nan")
+
+
+def _locates_its_record(d: dict[str, Any], topic: str) -> bool:
+    """A dead letter names the record's place in ``topic`` and identifies it: size, SHA-256, a prefix at most
+    ``DEAD_LETTER_PREFIX`` bytes long (``truncated`` exactly when the record was longer)."""
+    try:
+        prefix = base64.b64decode(d["raw_b64"], validate=True)
+        size = d["size"]
+        return (
+            d["topic"] == topic
+            and d["partition"] >= 0
+            and d["offset"] >= 0
+            and len(d["sha256"]) == 64
+            and len(prefix) == min(size, DEAD_LETTER_PREFIX)
+            and d["truncated"] == (size > DEAD_LETTER_PREFIX)
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _markers(partitions: int) -> list[BenchAgent]:
@@ -193,7 +216,10 @@ async def _flood(events: int, big: int, good_fraction: float, console: Console |
     n_good = max(1, int(events * good_fraction))
     n_bad = max(len(KINDS), events - n_good)
     say(f"signing {2 * n_good} good events and building {n_bad} hostile ones ...")
-    clean = mixed_events(agents, n_good, seed=7)
+    # both phases' good events are the same mix (a tenth with hostile but valid text, e.g. 60 KB lines), so the
+    # ratio of their rates is what the hostile records cost the good ones
+    clean = mixed_events(agents, n_good - n_good // 10, seed=7) + hostile_content_events(agents, n_good // 10)
+    random.Random(4).shuffle(clean)
     good = mixed_events(agents, n_good - n_good // 10, seed=8) + hostile_content_events(agents, n_good // 10)
     replayable = [v.sign("lifecycle", {"state": "heartbeat"}) for v in victims for _ in range(4)]
     hostile = Hostile(victims, replayable)
@@ -272,6 +298,8 @@ async def _flood(events: int, big: int, good_fraction: float, console: Console |
         result["dead_letters_without_reason"] = sum(
             1 for d in letters if not d.get("reason") or (not d.get("detail") and d["reason"] not in plain)
         )
+        # each one says where its record is (telemetry partition/offset) and identifies it (size, SHA-256, prefix)
+        result["dead_letters_unlocated"] = sum(1 for d in letters if not _locates_its_record(d, topics.telemetry))
         rejected = ("bad_signature", "unknown_agent")
         identity = [f for f in seen if f.get("detector") == "identity" and f["rule"] in rejected]
         keys = {(f["rule"], "*" if f["rule"] == "unknown_agent" else f["agent_id"]) for f in identity}

@@ -139,9 +139,13 @@ class Pipeline:
         if self.check_identity and passed:
             # a reused event_id is a replay (the broker redelivering the same record is not)
             replayed, rejected = replay_findings(passed, self.state, tier=self.settings.tier)
-            out.findings.extend(replayed)
-            for i in sorted(rejected):
-                out.dead_letters.append(DeadLetter.of(passed[i].record, "replayed", agent_id=passed[i].event.agent_id))
+            if rejected:  # each rejected replay is dead-lettered; its finding folds like a forgery's
+                out.findings.extend(f for f in map(self.identity_fold.admit, replayed) if f is not None)
+                for i, f in zip(sorted(rejected), replayed, strict=True):  # one finding per rejection, in order
+                    item = passed[i]
+                    out.dead_letters.append(DeadLetter.of(item.record, "replayed", f.summary, item.event.agent_id))
+            else:
+                out.findings.extend(replayed)
             passed = [item for i, item in enumerate(passed) if i not in rejected]
         for item in passed:
             out.events.append(item.event)

@@ -54,6 +54,18 @@ def test_pipeline_replayed_event_is_a_finding_and_rejected_when_strict() -> None
     assert [d.reason for d in strict.dead_letters] == ["replayed"] and len(strict.events) == 1
 
 
+def test_pipeline_replay_flood_is_dead_lettered_one_by_one_and_its_findings_fold() -> None:
+    """Above Foundation every replay is dead-lettered (with where it sits and why); its findings fold per agent."""
+    raw = A.raw("input", {"source": "user", "content": "hello"})
+    p = _pipeline(Tier.ADVANCED)
+    first = p.process([_rec(raw, i) for i in range(4)])
+    assert [(d.reason, d.offset) for d in first.dead_letters] == [("replayed", 1), ("replayed", 2), ("replayed", 3)]
+    assert all("seen before" in d.detail and d.agent_id == A.agent_id for d in first.dead_letters)
+    assert [f.rule for f in first.findings] == ["replayed_event"] and len(first.events) == 1
+    later = p.process([_rec(raw, 4)])
+    assert [d.reason for d in later.dead_letters] == ["replayed"] and not later.findings  # folded in its window
+
+
 def test_pipeline_redelivered_record_is_not_a_replay() -> None:
     p = _pipeline()
     raw = A.raw("input", {"source": "user", "content": "hello"})

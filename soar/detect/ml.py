@@ -36,6 +36,7 @@ from soar.errors import ContentError
 
 WINDOW_CHARS = 2048
 WINDOW_STEP = 1536  # windows overlap by 512 characters, like the rule scanner's chunks
+DOT_CHUNK_CHARS = 1 << 17  # characters featurised at a time when scoring (bounds the temporary arrays)
 NORM_BITS = 12  # bins per row for the L2 norm of a row's bucket counts
 FEATURES = "soar-hash-v2"  # the featuriser's name in model cards; bump when hashing changes
 FEATURES_CUES = "soar-hash-v3"  # v2 plus the structural cue words of ``soar.detect.cues``
@@ -367,14 +368,31 @@ class TextModel:
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """Linear scores (logits) of ``texts``, each scored as one window: the whole text's score, or, when the
-        card names sentence ``spans``, the higher of it and the best run of consecutive sentences."""
+        card names sentence ``spans``, the higher of it and the best run of consecutive sentences.
+
+        Texts are featurised ``DOT_CHUNK_CHARS`` characters at a time (a row's features never depend on its
+        batch, so the scores are the same): the temporary arrays, ~60 bytes per character, stay bounded however
+        much text a batch of events carries, and stay in cache (faster than one pass over the whole batch).
+        """
         if not texts:
             return np.zeros(0)
+        out: list[np.ndarray] = []
+        start, size = 0, 0
+        for i, t in enumerate(texts):
+            if size and size + len(t) > DOT_CHUNK_CHARS:
+                out.append(self._logits(texts[start:i]))
+                start, size = i, 0
+            size += len(t)
+        out.append(self._logits(texts[start:]))
+        return (out[0] if len(out) == 1 else np.concatenate(out)) + self.intercept
+
+    def _logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Scores of ``texts`` without the intercept (see ``decision``)."""
         if not self.spans:
-            return self.spec.dot(texts, self.coef) + self.intercept
+            return self.spec.dot(texts, self.coef)
         scoring = self.card["scoring"]
         whole, best = self.spec.dot_spans(texts, self.coef, self.spans, int(scoring.get("min_features", MIN_SPAN)))
-        return np.maximum(whole, best + float(scoring.get("span_offset", 0.0))) + self.intercept
+        return np.maximum(whole, best + float(scoring.get("span_offset", 0.0)))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of the positive class for each (normalised) text: one batched pass, max over windows."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,8 +36,14 @@ class Ingested:
     record: RawRecord
 
 
+#: raw bytes a dead letter keeps (base64) by default: enough to see what the record was. The full record stays on
+#: the telemetry topic at ``partition``/``offset`` (until retention), and ``sha256`` identifies it.
+DEAD_LETTER_PREFIX = 4096
+
+
 class DeadLetter(BaseModel):
-    """What lands on ``soar.deadletter``: the reason, where it came from, and the raw bytes (base64)."""
+    """What lands on ``soar.deadletter``: the reason, where the record is (topic, partition, offset), its size and
+    SHA-256, and the first ``DEAD_LETTER_PREFIX`` bytes of it (base64; ``truncated`` when that is not all)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -46,23 +53,33 @@ class DeadLetter(BaseModel):
     partition: int = -1
     offset: int = -1
     size: int = 0
+    sha256: str = ""
+    truncated: bool = False
     raw_b64: str = ""
     agent_id: str | None = None
     ts: datetime
 
     @classmethod
     def of(
-        cls, record: RawRecord, reason: str, detail: str = "", agent_id: str | None = None, keep: int = 65536
+        cls,
+        record: RawRecord,
+        reason: str,
+        detail: str = "",
+        agent_id: str | None = None,
+        keep: int = DEAD_LETTER_PREFIX,
     ) -> DeadLetter:
-        """A dead letter for ``record`` (raw bytes kept up to ``keep`` bytes; the size says how many there were)."""
+        """A dead letter for ``record``: the first ``keep`` raw bytes, the size and SHA-256 of all of them."""
+        raw = record.value or b""
         return cls(
             reason=reason,
             detail=detail[:2000],
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
-            size=len(record.value),
-            raw_b64=base64.b64encode(record.value[:keep]).decode(),
+            size=len(raw),
+            sha256=hashlib.sha256(raw).hexdigest(),
+            truncated=len(raw) > keep,
+            raw_b64=base64.b64encode(raw[:keep]).decode(),
             agent_id=agent_id,
             ts=utcnow(),
         )

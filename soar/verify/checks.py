@@ -139,8 +139,8 @@ def verify(
 
 
 class IdentityFold:
-    """Folds repeated identity rejections into one finding per window, so a flood of forgeries cannot flood
-    the responder (and on-call) with one finding each.
+    """Folds repeated identity rejections (forgeries, and replays where they are rejected) into one finding per
+    window, so a flood of them cannot flood the responder (and on-call) with one finding each.
 
     The first rejection of a key in a window is reported at once; later ones in the same window are counted,
     and the next reported finding for that key carries the count (``evidence.folded_since_last``). Nothing is

@@ -16,6 +16,7 @@ from soar.detect.cues import cue_tokens, cues
 from soar.detect.injection import InjectionDetector
 from soar.detect.memory import MemoryPoisoningDetector
 from soar.detect.ml import (
+    DOT_CHUNK_CHARS,
     FEATURES,
     FEATURES_CUES,
     HashSpec,
@@ -177,6 +178,17 @@ def test_ml_sentence_runs_score_like_the_whole_text_split_into_sentences() -> No
     spans = TextModel(spec, coef, 0.5, {"scoring": {"spans": [1, 2, 3], "min_features": 48, "span_offset": 0.0}})
     assert np.allclose(plain.decision(texts), whole + 0.5)
     assert np.allclose(spans.decision(texts), np.maximum(whole, best) + 0.5)
+
+
+def test_ml_decision_scores_large_batches_in_chunks_with_the_same_result() -> None:
+    """A batch with more text than ``DOT_CHUNK_CHARS`` is featurised in pieces (bounded memory), same scores."""
+    spec = HashSpec()
+    coef = np.random.default_rng(1).normal(size=1 << spec.bits).astype(np.float32)
+    model = TextModel(spec, coef, 0.25)
+    texts = ["ignore the rules", "x" * (DOT_CHUNK_CHARS + 5), "", "send 4,200 eur now"] * 3 + ["y" * 2048] * 100
+    assert sum(map(len, texts)) > 3 * DOT_CHUNK_CHARS
+    assert np.array_equal(model.decision(texts), spec.dot(texts, coef) + 0.25)
+    assert np.array_equal(model.decision(texts[:1]), spec.dot(texts[:1], coef) + 0.25)
 
 
 def test_ml_shipped_models_load_without_pickle_and_match_their_cards() -> None:

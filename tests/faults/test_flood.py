@@ -18,7 +18,8 @@ async def test_flood_of_hostile_events_is_dead_lettered_and_good_events_flow() -
     assert set(r["hostile_by_kind"]) == set(OUTCOME) and r["hostile_by_kind"]["too_large"] == 3
     assert r["dead_letters_by_reason"] == r["dead_letters_expected"]  # none lost, none extra (no good one)
     assert r["dead_letters_without_reason"] == 0
+    assert r["dead_letters_unlocated"] == 0  # partition/offset, size, sha256 and a <= 4 KB prefix, every one
     assert r["identity_findings_expected"] > 0 and r["identity_findings_missing"] == 0
     assert r["clean_good_events_per_s"] > 0 and r["flood_good_events_per_s"] > 0  # markers after all good events
-    # generous bound: three 10 MB records pass through; the worker keeps at most a 64 KB prefix of each
+    # generous bound: three 10 MB records pass through; a dead letter keeps a 4 KB prefix of each
     assert r["worker_peak_rss_mb"] < 1024, r["worker_peak_rss_mb"]

@@ -1,10 +1,13 @@
 """Ingest: every kind of bad input becomes an IngestError with a reason code."""
 
+import base64
+import hashlib
+
 import orjson
 import pytest
 
 from soar.errors import IngestError
-from soar.ingest.decoders import DeadLetter, RawRecord, decode
+from soar.ingest.decoders import DEAD_LETTER_PREFIX, DeadLetter, RawRecord, decode
 from tests.helpers import TestAgent
 
 A = TestAgent("agent-a")
@@ -49,7 +52,18 @@ def test_decode_schema_error_names_the_field() -> None:
 
 def test_dead_letter_keeps_raw_bytes_and_source() -> None:
     dl = DeadLetter.of(RawRecord(b"\x00junk", "soar.telemetry", 2, 41), "invalid_json", "bad")
-    assert dl.partition == 2 and dl.offset == 41 and dl.size == 5
-    import base64
+    assert (dl.topic, dl.partition, dl.offset, dl.size) == ("soar.telemetry", 2, 41, 5)
+    assert base64.b64decode(dl.raw_b64) == b"\x00junk" and not dl.truncated
+    assert dl.sha256 == hashlib.sha256(b"\x00junk").hexdigest()
 
-    assert base64.b64decode(dl.raw_b64) == b"\x00junk"
+
+def test_dead_letter_of_a_large_record_keeps_a_prefix_its_size_and_hash() -> None:
+    """The full record stays on the telemetry topic at partition/offset; the dead letter identifies it."""
+    raw = b'{"payload":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    dl = DeadLetter.of(RawRecord(raw, "soar.telemetry", 5, 1234), "too_deep", "nesting deeper than 32")
+    assert base64.b64decode(dl.raw_b64) == raw[:DEAD_LETTER_PREFIX] and dl.truncated
+    assert dl.size == len(raw) and dl.sha256 == hashlib.sha256(raw).hexdigest()
+    assert (dl.partition, dl.offset) == (5, 1234)
+    wire = orjson.loads(dl.model_dump_json())  # what lands on soar.deadletter
+    assert len(wire["raw_b64"]) <= 4 * DEAD_LETTER_PREFIX // 3 + 4
+    assert {"reason", "detail", "topic", "partition", "offset", "size", "sha256", "truncated", "raw_b64"} <= set(wire)
