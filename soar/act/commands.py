@@ -7,6 +7,7 @@ from typing import Any
 from soar.act.base import ActionContext
 from soar.store.audit import audit
 from soar.store.models import ControlCommandRecord
+from soar.store.upsert import insert_if_absent
 from soar.telemetry.control import Command, ControlCommand, command_id_for
 
 
@@ -28,19 +29,19 @@ async def send_command(
         incident_id=ctx.incident_id,
         run_id=ctx.run_id,
     )
-    existing = await ctx.session.get(ControlCommandRecord, str(cmd.command_id))
-    if existing is None:
-        ctx.session.add(
-            ControlCommandRecord(
-                command_id=str(cmd.command_id),
-                agent_id=cmd.agent_id,
-                command=cmd.command,
-                params=cmd.params,
-                run_id=ctx.run_id,
-                ts=cmd.ts,
-            )
-        )
-        await ctx.session.flush()
+    inserted = await insert_if_absent(
+        ctx.session,
+        ControlCommandRecord,
+        {
+            "command_id": str(cmd.command_id),
+            "agent_id": cmd.agent_id,
+            "command": cmd.command,
+            "params": cmd.params,
+            "run_id": ctx.run_id,
+            "ts": cmd.ts,
+        },
+    )
+    if inserted:
         await audit(
             ctx.session,
             ctx.actor,

@@ -11,9 +11,15 @@ from soar.store.models import AgentRecord
 from soar.telemetry.events import utcnow
 
 
-async def set_agent_status(ctx: ActionContext, status: str, reason: str) -> tuple[str, str]:
-    """Set the agent's status (creating the record for an unknown agent); returns (before, after)."""
-    agent = await ctx.session.get(AgentRecord, ctx.agent_id, with_for_update=True)
+async def set_agent_status(
+    ctx: ActionContext, status: str, reason: str, agent: AgentRecord | None = None
+) -> tuple[str, str]:
+    """Set the agent's status (creating the record for an unknown agent); returns (before, after).
+
+    ``agent`` is the record the caller already read ``FOR UPDATE`` in this transaction (read here if not given).
+    """
+    if agent is None:
+        agent = await ctx.session.get(AgentRecord, ctx.agent_id, with_for_update=True)
     if agent is None:
         agent = AgentRecord(agent_id=ctx.agent_id, status="unknown", status_reason="")
         ctx.session.add(agent)
@@ -73,7 +79,7 @@ class QuarantineAgentAction(Action):
                 "quarantined_for": agent.status_reason,
                 "command_id": None,
             }
-        before, after = await set_agent_status(ctx, "quarantined", reason)
+        before, after = await set_agent_status(ctx, "quarantined", reason, agent)
         cmd = await send_command(ctx, "quarantine", {}, reason)
         return {
             "agent_id": ctx.agent_id,
