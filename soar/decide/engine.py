@@ -271,14 +271,20 @@ class Responder:
 
         Returns, per finding in order, throttled outcomes and started runs: the first started run comes
         back prepared (with its first step already committed ``running``), the others by id.
+
+        Autoflush is off: each finding's rows (its record, with the incident it joined already set, the
+        incident, timeline lines, runs, the first step) go in one flush, before the next finding's reads (which
+        must see them) or at commit, instead of a write per read that follows.
         """
         ids = list(dict.fromkeys(str(f.finding_id) for f in findings))
         agent_ids = list({f.agent_id for f in findings})
         started: list[_Started] = []
         first: tuple[PlaybookRunRecord, PlaybookSpec, Finding] | None = None
         async with self.sessionmaker() as session, session.begin():
+            session.autoflush = False
             q = select(FindingRecord).where(FindingRecord.finding_id.in_(ids))
             frecs = {r.finding_id: r for r in (await session.execute(q)).scalars()}
+            stored_before = bool(frecs)
             new = []
             for f in findings:
                 if str(f.finding_id) not in frecs:
@@ -296,10 +302,12 @@ class Responder:
             ]
             wanted = [run_id_for(pb.id, f.finding_id) for f, matched in matches for pb in matched]
             existing: set[str] = set()
-            if wanted:
+            if wanted and stored_before:  # a run is created with its finding: new findings have none yet
                 q2 = select(PlaybookRunRecord.run_id).where(PlaybookRunRecord.run_id.in_(wanted))
                 existing = set((await session.execute(q2)).scalars())
-            for f, matched in matches:
+            for i, (f, matched) in enumerate(matches):
+                if i:
+                    await session.flush()  # the reads below must see what the findings before this one wrote
                 for pb in matched:
                     run_id = run_id_for(pb.id, f.finding_id)
                     if run_id in existing:
@@ -313,8 +321,7 @@ class Responder:
                         started.append(out)
             if first is not None:
                 rec, pb, f = first
-                await session.flush()
-                inc = await session.get(IncidentRecord, rec.incident_id) if rec.incident_id else None
+                inc = await self._incident(session, rec.incident_id) if rec.incident_id else None
                 prepared = self.executor.prepare(rec, pb, f, agents.get(f.agent_id), incident_dict(inc))
                 marked = await self.executor.premark(session, prepared, 0)
         if first is not None:
@@ -393,7 +400,7 @@ class Responder:
         if frec.incident_id:
             return frec.incident_id
         named = finding.evidence.get("incident_id") if finding.detector == "soar" else None
-        if isinstance(named, str) and await session.get(IncidentRecord, named) is not None:
+        if isinstance(named, str) and await self._incident(session, named) is not None:
             await self._join(session, frec, finding, named, "")
             return named
         t = finding_time(finding)
@@ -422,7 +429,7 @@ class Responder:
                 opened_at=utcnow(),
             )
             session.add(incident)
-            await session.flush()
+            _incidents(session)[incident.incident_id] = incident
             await audit(
                 session,
                 f"playbook:{pb.id}",
@@ -439,10 +446,8 @@ class Responder:
         if frec.incident_id or not incident_id:
             return
         frec.incident_id = incident_id
-        incident = await session.get(IncidentRecord, incident_id)
+        incident = await self._incident(session, incident_id)
         if incident is not None:
-            # the session's identity map is weak: keep the incident so the run started next finds it there
-            session.info.setdefault("soar.incidents", []).append(incident)
             if finding.severity > Severity.parse(incident.severity):
                 incident.severity = finding.severity.label
             t = finding_time(finding)
@@ -455,7 +460,6 @@ class Responder:
             finding.summary + (f" ({note})" if note else ""),
             {"finding_id": str(finding.finding_id), "detector": finding.detector, "rule": finding.rule},
         )
-        await session.flush()
         await audit(
             session,
             SYSTEM,
@@ -463,6 +467,22 @@ class Responder:
             f"incident:{incident_id}",
             {"finding_id": str(finding.finding_id)},
         )
+
+    async def _incident(self, session: AsyncSession, incident_id: str) -> IncidentRecord | None:
+        """The incident, from this transaction's own (including one opened and not flushed yet) or the store."""
+        incidents = _incidents(session)
+        incident = incidents.get(incident_id)
+        if incident is None:
+            incident = await session.get(IncidentRecord, incident_id)
+            if incident is not None:
+                incidents[incident_id] = incident
+        return incident
+
+
+def _incidents(session: AsyncSession) -> dict[str, IncidentRecord]:
+    """Incidents this transaction opened or read (the identity map is weak and does not hold pending rows)."""
+    found: dict[str, IncidentRecord] = session.info.setdefault("soar.incidents", {})
+    return found
 
 
 async def _timer_loop(ref: weakref.ReferenceType[Responder], interval: float) -> None:
