@@ -18,6 +18,8 @@ async def send_command(
 
     Publishing happens before the step's transaction commits: if the commit is lost the step re-runs and
     re-sends the same ``command_id``, which the agent drops; publishing after commit could lose the command.
+    The send starts first: under the executor ``ctx.publish`` returns once it has started, and the step waits
+    for delivery before it is recorded, so the broker's acknowledgement overlaps the writes here and after.
     """
     key = ctx.idempotency_key + (f":{key_suffix}" if key_suffix else "")
     cmd = ControlCommand(
@@ -29,6 +31,7 @@ async def send_command(
         incident_id=ctx.incident_id,
         run_id=ctx.run_id,
     )
+    await ctx.publish(cmd)
     inserted = await insert_if_absent(
         ctx.session,
         ControlCommandRecord,
@@ -49,5 +52,4 @@ async def send_command(
             f"agent:{ctx.agent_id}",
             {"command_id": str(cmd.command_id), "params": params, "run_id": ctx.run_id},
         )
-    await ctx.publish(cmd)
     return cmd
