@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -308,12 +308,15 @@ class Responder:
             for i, (f, matched) in enumerate(matches):
                 if i:
                     await session.flush()  # the reads below must see what the findings before this one wrote
-                for pb in matched:
+                todo = [pb for pb in matched if run_id_for(pb.id, f.finding_id) not in existing]
+                open_runs = await self._open_runs(session, todo, f)
+                for pb in todo:
                     run_id = run_id_for(pb.id, f.finding_id)
                     if run_id in existing:
                         continue  # a replayed finding: its run exists (resume() finishes it if unfinished)
                     existing.add(run_id)
-                    out = await self._start_run(session, frecs[str(f.finding_id)], f, pb, run_id)
+                    frec = frecs[str(f.finding_id)]
+                    out = await self._start_run(session, frec, f, pb, run_id, open_runs.get(str(pb.id)))
                     if isinstance(out, PlaybookRunRecord):
                         first = first or (out, pb, f)
                         started.append(run_id)
@@ -331,13 +334,18 @@ class Responder:
         return started
 
     async def _start_run(
-        self, session: AsyncSession, frec: FindingRecord, finding: Finding, pb: PlaybookSpec, run_id: str
+        self,
+        session: AsyncSession,
+        frec: FindingRecord,
+        finding: Finding,
+        pb: PlaybookSpec,
+        run_id: str,
+        open_run: PlaybookRunRecord | None,
     ) -> PlaybookRunRecord | RunOutcome:
-        """Create the run of ``pb`` for ``finding``, or join the open run that throttles it (its outcome)."""
+        """Create the run of ``pb`` for ``finding``, or join ``open_run``, the run that throttles it (its outcome)."""
         fid = str(finding.finding_id)
         t = finding_time(finding)
         tkey = throttle_key(pb, finding)
-        open_run = await self._open_run(session, pb, tkey, t) if tkey else None
         if open_run is not None:
             await self._join(session, frec, finding, open_run.incident_id, f"throttled by run {open_run.run_id}")
             await audit(
@@ -374,25 +382,43 @@ class Responder:
         )
         return rec
 
-    async def _open_run(
-        self, session: AsyncSession, pb: PlaybookSpec, tkey: str, t: datetime
-    ) -> PlaybookRunRecord | None:
-        assert pb.throttle is not None
-        q = (
-            select(PlaybookRunRecord)
-            .where(PlaybookRunRecord.playbook_id == str(pb.id), PlaybookRunRecord.throttle_key == tkey)
-            .order_by(PlaybookRunRecord.started_at.desc())
-            .limit(5)
+    async def _open_runs(
+        self, session: AsyncSession, playbooks: Sequence[PlaybookSpec], finding: Finding
+    ) -> dict[str, PlaybookRunRecord]:
+        """Per playbook id, the open run that throttles ``finding`` (one read for all of its playbooks).
+
+        A run throttles it when it has the same playbook and throttle key and its finding's time is within the
+        throttle window of this one's; of each playbook's last 5 runs on that key, the latest such one.
+        """
+        keys = {str(pb.id): (pb, tkey) for pb in playbooks if pb.throttle and (tkey := throttle_key(pb, finding))}
+        if not keys:
+            return {}
+        run = PlaybookRunRecord
+        latest = (
+            select(
+                run.run_id,
+                func.row_number()
+                .over(partition_by=(run.playbook_id, run.throttle_key), order_by=run.started_at.desc())
+                .label("n"),
+            )
+            .where(or_(*(and_(run.playbook_id == pid, run.throttle_key == k) for pid, (_, k) in keys.items())))
+            .subquery()
         )
-        window = timedelta(seconds=pb.throttle.window_s)
-        for run in (await session.execute(q)).scalars():
+        q = select(run).join(latest, latest.c.run_id == run.run_id).where(latest.c.n <= 5)
+        t = finding_time(finding)
+        found: dict[str, PlaybookRunRecord] = {}
+        for rec in (await session.execute(q.order_by(run.started_at.desc()))).scalars():
+            pb = keys[rec.playbook_id][0]
+            if rec.playbook_id in found:
+                continue
+            assert pb.throttle is not None
             try:
-                run_t = datetime.fromisoformat(run.context.get("finding_time", ""))
+                run_t = datetime.fromisoformat(rec.context.get("finding_time", ""))
             except (TypeError, ValueError):
-                run_t = run.started_at
-            if abs(t - run_t) <= window:
-                return run
-        return None
+                run_t = rec.started_at
+            if abs(t - run_t) <= timedelta(seconds=pb.throttle.window_s):
+                found[rec.playbook_id] = rec
+        return found
 
     async def _incident_for(
         self, session: AsyncSession, frec: FindingRecord, finding: Finding, pb: PlaybookSpec
