@@ -7,6 +7,7 @@ from typing import Any
 from soar.act.base import ActionContext
 from soar.store.audit import audit
 from soar.store.models import ControlCommandRecord
+from soar.store.upsert import insert_if_absent
 from soar.telemetry.control import Command, ControlCommand, command_id_for
 
 
@@ -17,6 +18,8 @@ async def send_command(
 
     Publishing happens before the step's transaction commits: if the commit is lost the step re-runs and
     re-sends the same ``command_id``, which the agent drops; publishing after commit could lose the command.
+    The send starts first: under the executor ``ctx.publish`` returns once it has started, and the step waits
+    for delivery before it is recorded, so the broker's acknowledgement overlaps the writes here and after.
     """
     key = ctx.idempotency_key + (f":{key_suffix}" if key_suffix else "")
     cmd = ControlCommand(
@@ -28,19 +31,20 @@ async def send_command(
         incident_id=ctx.incident_id,
         run_id=ctx.run_id,
     )
-    existing = await ctx.session.get(ControlCommandRecord, str(cmd.command_id))
-    if existing is None:
-        ctx.session.add(
-            ControlCommandRecord(
-                command_id=str(cmd.command_id),
-                agent_id=cmd.agent_id,
-                command=cmd.command,
-                params=cmd.params,
-                run_id=ctx.run_id,
-                ts=cmd.ts,
-            )
-        )
-        await ctx.session.flush()
+    await ctx.publish(cmd)
+    inserted = await insert_if_absent(
+        ctx.session,
+        ControlCommandRecord,
+        {
+            "command_id": str(cmd.command_id),
+            "agent_id": cmd.agent_id,
+            "command": cmd.command,
+            "params": cmd.params,
+            "run_id": ctx.run_id,
+            "ts": cmd.ts,
+        },
+    )
+    if inserted:
         await audit(
             ctx.session,
             ctx.actor,
@@ -48,5 +52,4 @@ async def send_command(
             f"agent:{ctx.agent_id}",
             {"command_id": str(cmd.command_id), "params": params, "run_id": ctx.run_id},
         )
-    await ctx.publish(cmd)
     return cmd

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -271,14 +271,20 @@ class Responder:
 
         Returns, per finding in order, throttled outcomes and started runs: the first started run comes
         back prepared (with its first step already committed ``running``), the others by id.
+
+        Autoflush is off: each finding's rows (its record, with the incident it joined already set, the
+        incident, timeline lines, runs, the first step) go in one flush, before the next finding's reads (which
+        must see them) or at commit, instead of a write per read that follows.
         """
         ids = list(dict.fromkeys(str(f.finding_id) for f in findings))
         agent_ids = list({f.agent_id for f in findings})
         started: list[_Started] = []
         first: tuple[PlaybookRunRecord, PlaybookSpec, Finding] | None = None
         async with self.sessionmaker() as session, session.begin():
+            session.autoflush = False
             q = select(FindingRecord).where(FindingRecord.finding_id.in_(ids))
             frecs = {r.finding_id: r for r in (await session.execute(q)).scalars()}
+            stored_before = bool(frecs)
             new = []
             for f in findings:
                 if str(f.finding_id) not in frecs:
@@ -296,16 +302,21 @@ class Responder:
             ]
             wanted = [run_id_for(pb.id, f.finding_id) for f, matched in matches for pb in matched]
             existing: set[str] = set()
-            if wanted:
+            if wanted and stored_before:  # a run is created with its finding: new findings have none yet
                 q2 = select(PlaybookRunRecord.run_id).where(PlaybookRunRecord.run_id.in_(wanted))
                 existing = set((await session.execute(q2)).scalars())
-            for f, matched in matches:
-                for pb in matched:
+            for i, (f, matched) in enumerate(matches):
+                if i:
+                    await session.flush()  # the reads below must see what the findings before this one wrote
+                todo = [pb for pb in matched if run_id_for(pb.id, f.finding_id) not in existing]
+                open_runs = await self._open_runs(session, todo, f)
+                for pb in todo:
                     run_id = run_id_for(pb.id, f.finding_id)
                     if run_id in existing:
                         continue  # a replayed finding: its run exists (resume() finishes it if unfinished)
                     existing.add(run_id)
-                    out = await self._start_run(session, frecs[str(f.finding_id)], f, pb, run_id)
+                    frec = frecs[str(f.finding_id)]
+                    out = await self._start_run(session, frec, f, pb, run_id, open_runs.get(str(pb.id)))
                     if isinstance(out, PlaybookRunRecord):
                         first = first or (out, pb, f)
                         started.append(run_id)
@@ -313,8 +324,7 @@ class Responder:
                         started.append(out)
             if first is not None:
                 rec, pb, f = first
-                await session.flush()
-                inc = await session.get(IncidentRecord, rec.incident_id) if rec.incident_id else None
+                inc = await self._incident(session, rec.incident_id) if rec.incident_id else None
                 prepared = self.executor.prepare(rec, pb, f, agents.get(f.agent_id), incident_dict(inc))
                 marked = await self.executor.premark(session, prepared, 0)
         if first is not None:
@@ -324,13 +334,18 @@ class Responder:
         return started
 
     async def _start_run(
-        self, session: AsyncSession, frec: FindingRecord, finding: Finding, pb: PlaybookSpec, run_id: str
+        self,
+        session: AsyncSession,
+        frec: FindingRecord,
+        finding: Finding,
+        pb: PlaybookSpec,
+        run_id: str,
+        open_run: PlaybookRunRecord | None,
     ) -> PlaybookRunRecord | RunOutcome:
-        """Create the run of ``pb`` for ``finding``, or join the open run that throttles it (its outcome)."""
+        """Create the run of ``pb`` for ``finding``, or join ``open_run``, the run that throttles it (its outcome)."""
         fid = str(finding.finding_id)
         t = finding_time(finding)
         tkey = throttle_key(pb, finding)
-        open_run = await self._open_run(session, pb, tkey, t) if tkey else None
         if open_run is not None:
             await self._join(session, frec, finding, open_run.incident_id, f"throttled by run {open_run.run_id}")
             await audit(
@@ -367,25 +382,43 @@ class Responder:
         )
         return rec
 
-    async def _open_run(
-        self, session: AsyncSession, pb: PlaybookSpec, tkey: str, t: datetime
-    ) -> PlaybookRunRecord | None:
-        assert pb.throttle is not None
-        q = (
-            select(PlaybookRunRecord)
-            .where(PlaybookRunRecord.playbook_id == str(pb.id), PlaybookRunRecord.throttle_key == tkey)
-            .order_by(PlaybookRunRecord.started_at.desc())
-            .limit(5)
+    async def _open_runs(
+        self, session: AsyncSession, playbooks: Sequence[PlaybookSpec], finding: Finding
+    ) -> dict[str, PlaybookRunRecord]:
+        """Per playbook id, the open run that throttles ``finding`` (one read for all of its playbooks).
+
+        A run throttles it when it has the same playbook and throttle key and its finding's time is within the
+        throttle window of this one's; of each playbook's last 5 runs on that key, the latest such one.
+        """
+        keys = {str(pb.id): (pb, tkey) for pb in playbooks if pb.throttle and (tkey := throttle_key(pb, finding))}
+        if not keys:
+            return {}
+        run = PlaybookRunRecord
+        latest = (
+            select(
+                run.run_id,
+                func.row_number()
+                .over(partition_by=(run.playbook_id, run.throttle_key), order_by=run.started_at.desc())
+                .label("n"),
+            )
+            .where(or_(*(and_(run.playbook_id == pid, run.throttle_key == k) for pid, (_, k) in keys.items())))
+            .subquery()
         )
-        window = timedelta(seconds=pb.throttle.window_s)
-        for run in (await session.execute(q)).scalars():
+        q = select(run).join(latest, latest.c.run_id == run.run_id).where(latest.c.n <= 5)
+        t = finding_time(finding)
+        found: dict[str, PlaybookRunRecord] = {}
+        for rec in (await session.execute(q.order_by(run.started_at.desc()))).scalars():
+            pb = keys[rec.playbook_id][0]
+            if rec.playbook_id in found:
+                continue
+            assert pb.throttle is not None
             try:
-                run_t = datetime.fromisoformat(run.context.get("finding_time", ""))
+                run_t = datetime.fromisoformat(rec.context.get("finding_time", ""))
             except (TypeError, ValueError):
-                run_t = run.started_at
-            if abs(t - run_t) <= window:
-                return run
-        return None
+                run_t = rec.started_at
+            if abs(t - run_t) <= timedelta(seconds=pb.throttle.window_s):
+                found[rec.playbook_id] = rec
+        return found
 
     async def _incident_for(
         self, session: AsyncSession, frec: FindingRecord, finding: Finding, pb: PlaybookSpec
@@ -393,7 +426,7 @@ class Responder:
         if frec.incident_id:
             return frec.incident_id
         named = finding.evidence.get("incident_id") if finding.detector == "soar" else None
-        if isinstance(named, str) and await session.get(IncidentRecord, named) is not None:
+        if isinstance(named, str) and await self._incident(session, named) is not None:
             await self._join(session, frec, finding, named, "")
             return named
         t = finding_time(finding)
@@ -422,7 +455,7 @@ class Responder:
                 opened_at=utcnow(),
             )
             session.add(incident)
-            await session.flush()
+            _incidents(session)[incident.incident_id] = incident
             await audit(
                 session,
                 f"playbook:{pb.id}",
@@ -439,10 +472,8 @@ class Responder:
         if frec.incident_id or not incident_id:
             return
         frec.incident_id = incident_id
-        incident = await session.get(IncidentRecord, incident_id)
+        incident = await self._incident(session, incident_id)
         if incident is not None:
-            # the session's identity map is weak: keep the incident so the run started next finds it there
-            session.info.setdefault("soar.incidents", []).append(incident)
             if finding.severity > Severity.parse(incident.severity):
                 incident.severity = finding.severity.label
             t = finding_time(finding)
@@ -455,7 +486,6 @@ class Responder:
             finding.summary + (f" ({note})" if note else ""),
             {"finding_id": str(finding.finding_id), "detector": finding.detector, "rule": finding.rule},
         )
-        await session.flush()
         await audit(
             session,
             SYSTEM,
@@ -463,6 +493,22 @@ class Responder:
             f"incident:{incident_id}",
             {"finding_id": str(finding.finding_id)},
         )
+
+    async def _incident(self, session: AsyncSession, incident_id: str) -> IncidentRecord | None:
+        """The incident, from this transaction's own (including one opened and not flushed yet) or the store."""
+        incidents = _incidents(session)
+        incident = incidents.get(incident_id)
+        if incident is None:
+            incident = await session.get(IncidentRecord, incident_id)
+            if incident is not None:
+                incidents[incident_id] = incident
+        return incident
+
+
+def _incidents(session: AsyncSession) -> dict[str, IncidentRecord]:
+    """Incidents this transaction opened or read (the identity map is weak and does not hold pending rows)."""
+    found: dict[str, IncidentRecord] = session.info.setdefault("soar.incidents", {})
+    return found
 
 
 async def _timer_loop(ref: weakref.ReferenceType[Responder], interval: float) -> None:

@@ -258,7 +258,8 @@ class Executor:
 
     async def _attempt(self, run: RunState, step: StepSpec, action: Action, key: str, position: int) -> dict[str, Any]:
         premarked: str | None = None
-        async with self.sessionmaker() as session, session.begin():
+        sends = _Sends(self.publish)
+        async with self.sessionmaker() as session, session.begin(), sends:
             ctx = ActionContext(
                 session=session,
                 finding=run.finding,
@@ -268,7 +269,7 @@ class Executor:
                 playbook_id=str(run.pb.id),
                 step_id=step.id,
                 idempotency_key=key,
-                publish=self.publish,
+                publish=sends.start,
                 notifiers=self.notifiers,
                 dry_run=run.dry,
                 agent=run.agent,
@@ -284,17 +285,10 @@ class Executor:
                 output = await asyncio.wait_for(action.execute(ctx, params), step.timeout_s)
             except TimeoutError as e:
                 raise ActionTimeout(f"{step.action} did not finish within {step.timeout_s}s") from e
-            await session.execute(
-                update(StepRunRecord)
-                .where(StepRunRecord.idempotency_key == key)
-                .values(status="succeeded", output=output, error="", finished_at=utcnow(), params=params)
-                .execution_options(synchronize_session=False)
-            )
             kind = "notification" if action.category == "notify" else "step"
             verb = "would run" if run.dry else ("did nothing: already done" if output.get("already") else "succeeded")
             summary = f"{step.id} ({action.name}) {verb}"
             await timeline(session, run.rec.incident_id, kind, summary, {"run_id": run.rec.run_id, **output})
-            await session.flush()
             await audit(
                 session,
                 f"playbook:{run.pb.id}",
@@ -305,6 +299,16 @@ class Executor:
             if position < ON_FAILURE_POSITION:
                 run.outputs[step.id] = {**output, "status": "succeeded"}  # what the next step's ``if`` sees
                 premarked = await self.premark(session, run, position + 1)
+            if sends:  # write what does not depend on delivery while the commands travel, then wait for them
+                await session.flush()
+                await sends.delivered(step.timeout_s, step.action)
+            # the step is recorded as succeeded only once its commands are delivered (and commits with them)
+            await session.execute(
+                update(StepRunRecord)
+                .where(StepRunRecord.idempotency_key == key)
+                .values(status="succeeded", output=output, error="", finished_at=utcnow(), params=params)
+                .execution_options(synchronize_session=False)
+            )
         if premarked is not None:
             run.premarked.add(premarked)
         return output
@@ -519,6 +523,51 @@ class Executor:
             contained_at=contained_at,
             dry_run=dry,
         )
+
+
+class _Sends:
+    """The control commands one step attempt publishes: started at once, in order; waited for before it commits.
+
+    An action's ``ctx.publish`` returns as soon as the send has started, so the broker's acknowledgement
+    overlaps the step's remaining statements. ``delivered()`` waits for every send before the step is
+    recorded as succeeded, so a command is still never committed as sent without having been delivered: a
+    failed send fails the attempt and rolls its transaction back, as an awaited publish did. Leaving the
+    block early (the action failed) cancels sends still in flight; the retried step re-sends the same ids.
+    """
+
+    def __init__(self, publish: Callable[[ControlCommand], Awaitable[None]]) -> None:
+        self._publish = publish
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._tasks)
+
+    async def start(self, cmd: ControlCommand) -> None:
+        """Start publishing ``cmd`` after the sends before it (an agent gets one step's commands in order)."""
+        prev = self._tasks[-1] if self._tasks else None
+        self._tasks.append(asyncio.ensure_future(self._send(prev, cmd)))
+
+    async def _send(self, prev: asyncio.Task[None] | None, cmd: ControlCommand) -> None:
+        if prev is not None:
+            await prev
+        await self._publish(cmd)
+
+    async def delivered(self, timeout_s: float, action: str) -> None:
+        """Wait for every send (raises the first failure, or ActionTimeout after ``timeout_s``)."""
+        try:
+            await asyncio.wait_for(asyncio.gather(*self._tasks), timeout_s)
+        except TimeoutError as e:
+            raise ActionTimeout(f"{action}: its commands were not delivered within {timeout_s}s") from e
+
+    async def __aenter__(self) -> _Sends:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _contained(steps: Sequence[StepSpec], taken: list[dict[str, Any]]) -> bool:

@@ -3,8 +3,9 @@
 Entries are appended in batches: ``audit()`` queues an entry on the session, and when the transaction
 commits, one listener takes the chain's write lock, reads the chain head once and inserts every queued
 entry, chained in memory, in one statement. Taking the lock first keeps the chain linear with any number
-of writers: on PostgreSQL ``LOCK TABLE audit_log``; on SQLite the database write lock, which the
-transaction already holds once it has written anything (otherwise a no-op write takes it).
+of writers: on PostgreSQL ``LOCK TABLE audit_log``, taken and followed by the head read in one call of the
+function ``soar_audit_chain_head()`` (migration a7c3e91f2b64); on SQLite the database write lock, which
+the transaction already holds once it has written anything (otherwise a no-op write takes it).
 """
 
 from __future__ import annotations
@@ -48,15 +49,17 @@ async def audit(
     pending.append((utcnow(), actor, action, target, data))
 
 
-def _lock_chain(session: Session) -> None:
+def _lock_chain_and_read_head(session: Session) -> str:
+    """Take the chain's lock, then read its head (the last entry's hash, or GENESIS)."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("LOCK TABLE audit_log IN EXCLUSIVE MODE"))
-    elif conn.dialect.name == "sqlite":
+    if conn.dialect.name == "postgresql":  # one round trip: the function locks, then reads with a fresh snapshot
+        return conn.execute(text("SELECT soar_audit_chain_head()")).scalar() or GENESIS
+    if conn.dialect.name == "sqlite":
         dbapi = conn.connection.dbapi_connection
         in_tx = getattr(getattr(dbapi, "_connection", dbapi), "in_transaction", None)
         if not in_tx:  # nothing written yet: SQLite opens the transaction (and its write lock) at the first write
             conn.execute(text("UPDATE audit_log SET seq = seq WHERE 0"))
+    return session.execute(select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)).scalar() or GENESIS
 
 
 @event.listens_for(Session, "before_commit")
@@ -66,8 +69,7 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()  # the transaction's own changes first (on SQLite this takes the write lock)
-    _lock_chain(session)
-    prev = session.execute(select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)).scalar() or GENESIS
+    prev = _lock_chain_and_read_head(session)
     rows = []
     for ts, actor, action, target, data in pending:
         h = _entry_hash(prev, ts.isoformat(), actor, action, target, data)

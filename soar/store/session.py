@@ -4,11 +4,19 @@ SQLite goes through aiosqlite, which runs every call on the connection's own thr
 makes four such calls per statement (open a cursor, execute, fetch, close); each is a thread hop that costs
 far more than the statement itself on a busy machine. ``_FusedConnection`` hands SQLAlchemy cursors that do
 all four in one hop, so a statement costs one round trip (docs/performance.md has the figures).
+
+PostgreSQL connections are pinged before use only when they sat in the pool for ``PING_IDLE_S`` or more
+(``_ping_if_idle``): a ping on every checkout was one round trip per transaction, three of them on the way
+to a containment step. A connection that dies while in steady use fails its statement instead; SQLAlchemy
+invalidates the pool and the caller's ``StoreRetry`` runs the unit again. The pool is LIFO, so the few
+connections in use stay warm (asyncpg's prepared statements are cached per connection) and idle ones
+are the ones pinged.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -16,9 +24,14 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from soar.config import get_settings
+
+#: a pooled PostgreSQL connection idle at least this long is pinged before it is handed out
+PING_IDLE_S = 2.0
+_CHECKED_IN = "soar.checked_in"
 
 _engines: dict[str, AsyncEngine] = {}
 _makers: dict[str, async_sessionmaker[AsyncSession]] = {}
@@ -106,6 +119,27 @@ def _connect_sqlite(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) 
     return conn
 
 
+def _ping_if_idle(engine: AsyncEngine) -> None:
+    """Pessimistic disconnect handling for connections that sat idle (SQLAlchemy's recipe, with a threshold)."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def checkin(dbapi_conn: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    def checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop(_CHECKED_IN, None)
+        if since is None or time.monotonic() - since < PING_IDLE_S:
+            return  # just connected, or in steady use
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as e:  # the pool drops this connection and checks out (or opens) another
+            raise DisconnectionError(f"ping after {time.monotonic() - since:.1f}s idle failed: {e}") from e
+
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
+
+
 def get_engine(url: str | None = None) -> AsyncEngine:
     """The (cached) engine for ``url`` (default: settings)."""
     url = url or get_settings().db_url
@@ -114,7 +148,8 @@ def get_engine(url: str | None = None) -> AsyncEngine:
             engine = create_async_engine(url, connect_args={"timeout": 10, "async_creator_fn": _connect_sqlite})
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True)
+            _ping_if_idle(engine)
         _engines[url] = engine
     return _engines[url]
 

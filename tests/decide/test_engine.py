@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import func, select
 
 from soar.decide.engine import Responder, run_id_for
@@ -16,6 +17,7 @@ from soar.notify import Notifiers, WebhookNotifier
 from soar.store.audit import verify_chain
 from soar.store.models import (
     AgentRecord,
+    ControlCommandRecord,
     CredentialRecord,
     DeliveryRecord,
     FindingRecord,
@@ -188,6 +190,34 @@ async def test_resume_after_crash_skips_succeeded_steps(sessionmaker, notifiers:
         assert (steps["revoke"].attempts, steps["quarantine"].attempts, steps["page"].attempts) == (1, 2, 1)
         assert all(st.status == "succeeded" for st in steps.values())
     assert await Responder(sessionmaker, [contain_pb()], pub, notifiers, timer_interval_s=None).resume() == []
+
+
+async def test_a_send_that_fails_fails_its_attempt_and_rolls_it_back(sessionmaker, notifiers: Notifiers) -> None:
+    """Commands are sent while the step goes on writing, but the step waits for them: an undelivered command
+    is never committed as sent, and the retry sends the same command id."""
+    await _seed(sessionmaker)
+    sent: list[ControlCommand] = []
+    failures = {"quarantine": 1}
+
+    async def flaky_publish(cmd: ControlCommand) -> None:
+        await asyncio.sleep(0)  # still in flight while the step writes
+        if failures.get(cmd.command):
+            failures[cmd.command] -= 1
+            raise KafkaConnectionError("broker went away")
+        sent.append(cmd)
+
+    steps = contain_pb().model_dump(mode="json", by_alias=True)["steps"]
+    steps[1]["retries"], steps[1]["backoff_s"] = 1, 0.01
+    r = Responder(sessionmaker, [contain_pb(steps=steps)], flaky_publish, notifiers, timer_interval_s=None)
+    [out] = await r.handle([make_finding()])
+    assert out.status == "completed" and [c.command for c in sent] == ["revoke", "quarantine"]
+    async with sessionmaker() as s:
+        q = await s.get(StepRunRecord, f"{out.run_id}:quarantine")
+        assert q is not None and (q.status, q.attempts) == ("succeeded", 2)
+        rows = (await s.execute(select(ControlCommandRecord.command_id, ControlCommandRecord.command))).all()
+        assert sorted(c for _, c in rows) == ["quarantine", "revoke"]  # the failed attempt's row rolled back
+        assert {str(c.command_id) for c in sent} == {i for i, _ in rows}  # the retry sent the same id
+        assert (await verify_chain(s))[0]
 
 
 async def test_failed_step_stops_run_unless_continue(sessionmaker) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from soar.store.audit import audit, verify_chain
 from soar.store.models import AgentRecord, AuditRecord
+from soar.store.session import get_sessionmaker
 
 
 async def test_audit_batches_stay_linear_with_concurrent_writers(sessionmaker) -> None:
@@ -36,3 +37,32 @@ async def test_audit_entries_of_a_rolled_back_transaction_are_dropped(sessionmak
     async with sessionmaker() as s:
         assert (await s.execute(select(func.count()).select_from(AuditRecord))).scalar() == 1
         assert await verify_chain(s) == (True, 1)
+
+
+@pytest.mark.integration
+async def test_postgres_head_read_after_the_lock_wait_sees_the_entry_committed_meanwhile(postgres_url: str) -> None:
+    """The chain head is read with a snapshot taken after the lock is granted, not before the wait."""
+    sm = get_sessionmaker(postgres_url)
+    async with sm() as first:
+        await first.begin()
+        await first.execute(text("SELECT soar_audit_chain_head()"))  # holds the chain's lock until it commits
+
+        async def second() -> None:
+            async with sm() as s, s.begin():
+                await audit(s, "system", "test", "second")
+
+        waiting = asyncio.create_task(second())
+        async with sm() as watch:  # until the second writer's commit waits for the lock
+            q = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%soar_audit_chain_head%' AND pid <> pg_backend_pid()"
+            )
+            while not (await watch.execute(q)).scalar():
+                await asyncio.sleep(0.01)
+        await audit(first, "system", "test", "first")
+        await first.commit()
+    await waiting
+    async with sm() as s:
+        assert await verify_chain(s) == (True, 2)
+        rows = (await s.execute(select(AuditRecord.target).order_by(AuditRecord.seq))).scalars().all()
+    assert rows == ["first", "second"]

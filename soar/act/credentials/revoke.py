@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import update
 
 from soar.act.base import Action, ActionContext, ActionParams
 from soar.act.commands import send_command
@@ -35,20 +35,22 @@ class RevokeCredentialsAction(Action):
         assert isinstance(params, self.Params)
         now = utcnow()
         reason = params.reason or ctx.finding.summary
-        q = select(CredentialRecord).where(
-            CredentialRecord.agent_id == ctx.agent_id,
-            CredentialRecord.revoked_at.is_(None),
-            CredentialRecord.expires_at > now,
+        # one statement revokes and reports what it revoked (the rows stay locked until the step commits)
+        q = (
+            update(CredentialRecord)
+            .where(
+                CredentialRecord.agent_id == ctx.agent_id,
+                CredentialRecord.revoked_at.is_(None),
+                CredentialRecord.expires_at > now,
+            )
+            .values(revoked_at=now, revoked_reason=reason)
+            .returning(CredentialRecord.credential_id)
+            .execution_options(synchronize_session=False)
         )
         if params.credential_ids is not None:
             q = q.where(CredentialRecord.credential_id.in_(params.credential_ids))
-        creds = list((await ctx.session.execute(q.with_for_update())).scalars())
-        for cred in creds:
-            cred.revoked_at = now
-            cred.revoked_reason = reason
-        ids = sorted(c.credential_id for c in creds)
-        if creds:
-            await ctx.session.flush()
+        ids = sorted((await ctx.session.execute(q)).scalars())
+        if ids:
             await audit(
                 ctx.session,
                 ctx.actor,

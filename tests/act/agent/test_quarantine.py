@@ -79,3 +79,30 @@ async def test_quarantine_needs_agent_id(sqlite_sessionmaker) -> None:
     async with sqlite_sessionmaker() as s, s.begin():
         with pytest.raises(ActionCheckFailed, match="agent_id"):
             await ACTIONS.get("agent:quarantine")().execute(make_ctx(s, f, Published()), {})
+
+
+async def test_quarantine_trusts_the_runs_read_of_the_agent_only_while_it_still_holds(sessionmaker) -> None:
+    """One statement quarantines an agent still as the run read it; a change since then is seen, not overwritten."""
+    action = ACTIONS.get("agent:quarantine")()
+    async with sessionmaker() as s, s.begin():
+        s.add(AgentRecord(agent_id="a1", status="active", status_reason=""))
+        s.add(AgentRecord(agent_id="a2", status="quarantined", status_reason="by hand"))
+    as_read = {"agent_id": "a1", "status": "active", "status_reason": ""}
+    pub = Published()
+    async with sessionmaker() as s, s.begin():
+        out = await action.execute(make_ctx(s, make_finding(agent_id="a1"), pub, key="r:q1", agent=as_read), {})
+    assert (out["previous"], out["already"]) == ("active", False) and len(pub) == 1
+    stale = {"agent_id": "a2", "status": "active", "status_reason": ""}  # quarantined by hand since the read
+    async with sessionmaker() as s, s.begin():
+        out = await action.execute(make_ctx(s, make_finding(agent_id="a2"), pub, key="r:q2", agent=stale), {})
+    assert out["already"] and out["quarantined_for"] == "by hand" and len(pub) == 1
+    async with sessionmaker() as s:
+        a1, a2 = await s.get(AgentRecord, "a1"), await s.get(AgentRecord, "a2")
+        assert a1 is not None and (a1.status, a1.status_reason) == ("quarantined", "indirect_prompt_injection on a1")
+        assert a2 is not None and (a2.status, a2.status_reason) == ("quarantined", "by hand")
+        q = select(AuditRecord.action, AuditRecord.target).order_by(AuditRecord.seq)
+        assert [tuple(r) for r in (await s.execute(q)).all()] == [
+            ("agent.quarantined", "agent:a1"),
+            ("control.quarantine", "agent:a1"),
+            ("agent.quarantine_skipped", "agent:a2"),
+        ]
