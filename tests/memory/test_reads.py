@@ -168,7 +168,19 @@ async def test_worker_restart_tampered_read_found_at_advanced(
     if tier is Tier.FOUNDATION and "postgresql" in db_url:
         pytest.skip("the Foundation path does not touch the store; SQLite covers it")
     await _enroll(db_url)
-    settings = service_settings(tmp_path / "data", db_url, broker.bootstrap, topics, "reads", tier=tier)
+    # the telemetry loop alone (no findings group to join), and a short session: the broker completes a join
+    # after about half the session timeout (STACK.md), and this test starts a worker twice
+    settings = service_settings(
+        tmp_path / "data",
+        db_url,
+        broker.bootstrap,
+        topics,
+        "reads",
+        tier=tier,
+        worker_role="detect",
+        session_timeout_s=4.0,
+        heartbeat_s=0.5,
+    )
     settings.data_dir.mkdir(parents=True)
     async with _worker(settings):
         await _produce(broker.bootstrap, topics.telemetry, A.raw("memory_write", _payload("policy", "good")))
