@@ -14,7 +14,10 @@ from fastapi import FastAPI
 
 from soar.broker import free_port
 from soar.config import Settings
+from soar.ingest.decoders import RawRecord
+from soar.runtime import WorkerRuntime
 from soar.telemetry.events import utcnow
+from soar.telemetry.findings import Finding
 from soar.telemetry.signing import key_id, public_key_b64, sign_object
 from soar.topics import TopicMap
 
@@ -72,3 +75,20 @@ async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
     database pool) is closed before the test's database is dropped."""
     async with app.router.lifespan_context(app):
         yield app
+
+
+async def handle_batch(rt: WorkerRuntime, *raws: bytes, refresh: bool = False) -> list[Finding]:
+    """The findings a worker runtime makes from ``raws`` as one telemetry batch (dead letters dropped);
+    ``refresh`` reloads its directory from the store first."""
+    out: list[Finding] = []
+
+    async def send_finding(key: bytes | None, value: bytes) -> None:
+        out.append(Finding.model_validate_json(value))
+
+    async def send_dead(key: bytes | None, value: bytes) -> None:
+        return None
+
+    if refresh:
+        await rt.refresh_directory()
+    await rt.handle_telemetry([RawRecord(r, "t", 0, i) for i, r in enumerate(raws)], send_finding, send_dead)
+    return out

@@ -16,12 +16,11 @@ from soar.identity.agents import register_agent
 from soar.identity.credentials import issue_token
 from soar.identity.keys import SigningKey
 from soar.identity.scopes import Scope
-from soar.ingest.decoders import RawRecord
 from soar.runtime import WorkerRuntime
 from soar.store.session import get_sessionmaker
 from soar.telemetry.findings import Finding
 from soar.verify.directory import load_credentials
-from tests.helpers import TestAgent
+from tests.helpers import TestAgent, handle_batch
 
 OWNER = TestAgent("finance-ops-1")
 THIEF = TestAgent("support-agent-1")
@@ -38,19 +37,6 @@ async def _issue(maker: async_sessionmaker[AsyncSession], key: SigningKey, task:
     async with maker() as s, s.begin():
         issued = await issue_token(s, OWNER.agent_id, task, [PAY], 600, key=key)
     return issued.credential_id
-
-
-async def _batch(rt: WorkerRuntime, *raws: bytes) -> list[Finding]:
-    out: list[Finding] = []
-
-    async def send_finding(key: bytes | None, value: bytes) -> None:
-        out.append(Finding.model_validate_json(value))
-
-    async def send_dead(key: bytes | None, value: bytes) -> None:
-        return None
-
-    await rt.handle_telemetry([RawRecord(r, "t", 0, i) for i, r in enumerate(raws)], send_finding, send_dead)
-    return out
 
 
 def _use(agent: TestAgent, credential_id: str) -> bytes:
@@ -76,17 +62,17 @@ async def test_worker_directory_loads_issued_credentials_and_catches_a_thief_who
     assert grant.scopes == (PAY,)
 
     # the thief uses the owner's credential before the owner ever does: the store says whose it is
-    found = _misuse(await _batch(rt, _use(THIEF, at_start)))
+    found = _misuse(await handle_batch(rt, _use(THIEF, at_start)))
     assert len(found) == 1
     assert found[0].agent_id == THIEF.agent_id
     assert found[0].evidence["issued_to"] == OWNER.agent_id and found[0].evidence["known_from"] == "directory"
     # and the owner's own use afterwards is not misuse (a learned binding would have bound it to the thief)
-    assert not _misuse(await _batch(rt, _use(OWNER, at_start)))
+    assert not _misuse(await handle_batch(rt, _use(OWNER, at_start)))
 
     # issued after the last refresh: the batch that names it looks it up before detection
     later = await _issue(maker, soar_key, "pay-run-2")
     assert rt.directory.credential(later) is None
-    found = _misuse(await _batch(rt, _use(THIEF, later)))
+    found = _misuse(await handle_batch(rt, _use(THIEF, later)))
     assert [f.evidence["known_from"] for f in found] == ["directory"]
 
     # issued since the last refresh: the next refresh reads it (and only credentials issued since)
@@ -108,7 +94,7 @@ async def test_a_thief_calling_a_tool_with_a_stolen_task_token_is_misuse_and_out
         "tool_call",
         {"tool": "payments.transfer", "call_id": "c1", "args": {"amount": 900}, "credential_id": stolen},
     )
-    rules = {f.rule: f for f in await _batch(rt, call)}
+    rules = {f.rule: f for f in await handle_batch(rt, call)}
     assert rules["credential_misuse"].evidence["issued_to"] == OWNER.agent_id
     # not the owner's token: judged against the thief's enrolled tools, which do not include payments
     assert rules["scope_violation"].evidence["basis"] == "enrolled tools"

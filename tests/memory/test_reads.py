@@ -16,7 +16,6 @@ from soar.config import Settings, Tier
 from soar.detect.base import MemoryState
 from soar.fastpath import FastWorker
 from soar.identity.agents import register_agent
-from soar.ingest.decoders import RawRecord
 from soar.memory.ledger import current_entries, mark_tainted, record_writes
 from soar.runtime import WorkerRuntime
 from soar.store.models import MemoryVersionRecord
@@ -25,7 +24,7 @@ from soar.telemetry.events import MemoryWriteEvent, new_event
 from soar.telemetry.findings import Finding
 from soar.telemetry.signing import value_hash
 from soar.topics import TopicMap
-from tests.helpers import TestAgent, service_settings
+from tests.helpers import TestAgent, handle_batch, service_settings
 from tests.sdk.support import read_topic
 
 A = TestAgent("mem-agent")
@@ -70,17 +69,7 @@ async def _runtime(db_url: str, tier: Tier) -> WorkerRuntime:
 
 
 async def _batch(rt: WorkerRuntime, *raws: bytes) -> list[Finding]:
-    out: list[Finding] = []
-
-    async def send_finding(key: bytes | None, value: bytes) -> None:
-        out.append(Finding.model_validate_json(value))
-
-    async def send_dead(key: bytes | None, value: bytes) -> None:
-        return None
-
-    await rt.refresh_directory()
-    await rt.handle_telemetry([RawRecord(r, "t", 0, i) for i, r in enumerate(raws)], send_finding, send_dead)
-    return out
+    return await handle_batch(rt, *raws, refresh=True)
 
 
 async def _enroll(db_url: str) -> None:
