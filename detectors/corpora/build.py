@@ -1802,7 +1802,10 @@ def injection_rows(split: Split, n_attack: int, n_benign: int, seed: int = SEED)
         group = g.group
         if i % 3 == 0:  # direct: the user's own prompt, sometimes after an innocent request
             text = attack if g.rng.random() < 0.5 else f"{g.pick(USER_BENIGN)} {attack}"
-            rows.append({"text": text, "label": 1, "source": "user", "style": f"direct/{style}", "group": group})
+            row = {"text": text, "label": 1, "source": "user", "style": f"direct/{style}", "group": group}
+            if split == "train":  # the injected span, for sentence-level training rows (eval rows unchanged)
+                row["attack_span"] = attack
+            rows.append(row)
             continue
         source = g.rng.choice(INDIRECT_SOURCES)
         hidden, technique = g.obfuscate(attack)
@@ -1811,8 +1814,10 @@ def injection_rows(split: Split, n_attack: int, n_benign: int, seed: int = SEED)
         else:
             before, after = g.benign_body(g.rng.randint(0, 4)), g.benign_body(g.rng.randint(1, 5))
             text = g.wrap(source, f"{before} {hidden} {after}".strip())
-        rows.append({"text": text, "label": 1, "source": source, "style": f"indirect/{style}/{technique}",
-                     "group": group})  # fmt: skip
+        row = {"text": text, "label": 1, "source": source, "style": f"indirect/{style}/{technique}", "group": group}
+        if split == "train":  # the injected span as inserted (hidden/encoded form), for sentence-level rows
+            row["attack_span"] = hidden
+        rows.append(row)
     for i in range(n_benign):
         r = g.rng.random()
         if i % 4 == 0:
