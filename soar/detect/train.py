@@ -47,6 +47,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # sentence-level positives: the injected span of every training attack whose row records it
     # (``attack_span``, written by detectors/corpora/build.py for the train half), added as an attack row
     "span_positives": False,
+    # run lengths for the benign sentence-run rows when they differ from the scored ``spans`` (e.g. train on
+    # runs but score whole texts only); empty: the scored ``spans``
+    "span_train": [],
 }
 
 #: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
@@ -107,12 +110,13 @@ def span_rows(
     n = int(params.get("span_negatives") or 0)
     parents: list[int] = []
     labels: list[int] = []
-    if params.get("spans") and n > 0:
+    run_lengths = params.get("span_train") or params.get("spans")
+    if run_lengths and n > 0:
         rng = np.random.default_rng(0)
         for i in range(len(y)):
             if y[i] != 0:
                 continue
-            runs = [r for r in sentence_runs(texts[i], params["spans"]) if r != texts[i] and len(r) >= 40]
+            runs = [r for r in sentence_runs(texts[i], run_lengths) if r != texts[i] and len(r) >= 40]
             if len(runs) > n:
                 runs = [runs[j] for j in sorted(rng.choice(len(runs), n, replace=False))]
             texts.extend(runs)
