@@ -146,6 +146,7 @@ def cv_threshold(
     parents: list[int] | None = None,
     labels: list[int] | None = None,
     sources: list[str] | None = None,
+    styles: list[str] | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold scores on the training rows; the logit that ``cv_target_fpr`` of the negatives exceed.
 
@@ -154,8 +155,10 @@ def cv_threshold(
     template land on both sides). ``x`` may hold extra rows after the first ``len(y)`` (sentence runs of
     benign rows and injected spans of attacks, ``parents`` naming the row each came from, ``labels`` their
     labels, benign when omitted): they train with their parent's fold and are never scored. With
-    ``sources`` the recall at 1% FPR is also reported per slice (``user`` = direct, the rest indirect). With ``spec`` and ``texts`` the out-of-fold scores are the deployed scoring (sentence
-    runs included), not the bare linear score.
+    ``sources`` the recall at 1% FPR is also reported per slice (``user`` = direct, the rest indirect), and
+    with ``styles`` for plain (not hidden or encoded) indirect attacks against all indirect negatives. With
+    ``spec`` and ``texts`` the out-of-fold scores are the deployed scoring (sentence runs included), not the
+    bare linear score.
     """
     from soar.eval.metrics import compute
 
@@ -186,6 +189,10 @@ def cv_threshold(
             if mask.any() and (y[mask] == 1).any() and (y[mask] == 0).any():
                 part = compute(y[mask].tolist(), oof[mask].tolist(), logit)
                 slices[name] = part.recall_at_1pct_fpr
+        if styles is not None:
+            plain = ~direct & ((y == 0) | np.asarray([st.endswith("/plain") for st in styles]))
+            if (y[plain] == 1).any():
+                slices["indirect_plain"] = compute(y[plain].tolist(), oof[plain].tolist(), logit).recall_at_1pct_fpr
     return {
         "folds": params["cv_folds"],
         "groups": len(set(groups)),
@@ -227,12 +234,13 @@ def train_family(
     y = np.asarray([int(r["label"]) for r in train_rows])
     groups = [str(r.get("group") or f"row-{i}") for i, r in enumerate(train_rows)]
     sources = [str(r.get("source") or "") for r in train_rows]
+    styles = [str(r.get("style") or "") for r in train_rows]
     attack_spans = [r.get("attack_span") if isinstance(r.get("attack_span"), str) else None for r in train_rows]
     parents, labels = span_rows(texts, y, groups, params, attack_spans)
     x = spec.matrix(texts)
     t0 = time.perf_counter()
     cv = cv_threshold(
-        x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels, sources=sources
+        x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels, sources=sources, styles=styles
     )
     lr = _fit(x, np.concatenate([y, np.asarray(labels, dtype=y.dtype)]), params)
     fit_s = time.perf_counter() - t0
