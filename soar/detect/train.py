@@ -54,13 +54,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 #: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
 #: injection only) and its writes are a sentence or two, so no sentence runs
-#: injection trains on sentence-level rows too (the recorded injected spans as attacks, up to 4 runs of 1-3
-#: sentences of every benign text as benign) but scores whole texts: chosen on grouped cross-validation of the
-#: training split (docs/detectors.md, "Sentence-level training rows")
-FAMILY_PARAMS: dict[str, dict[str, Any]] = {
-    "injection": {"span_positives": True, "span_negatives": 4, "span_train": [1, 2, 3]},
-    "memory": {"features": FEATURES, "spans": [], "span_negatives": 0},
-}
+FAMILY_PARAMS: dict[str, dict[str, Any]] = {"memory": {"features": FEATURES, "spans": [], "span_negatives": 0}}
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
