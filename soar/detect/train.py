@@ -44,6 +44,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "min_span_features": 48,
     "span_offset": 0.0,
     "span_negatives": 0,
+    # sentence-level positives: the injected span of every training attack whose row records it
+    # (``attack_span``, written by detectors/corpora/build.py for the train half), added as an attack row
+    "span_positives": False,
+    # run lengths for the benign sentence-run rows when they differ from the scored ``spans`` (e.g. train on
+    # runs but score whole texts only); empty: the scored ``spans``
+    "span_train": [],
 }
 
 #: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
@@ -91,23 +97,42 @@ def _scoring(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def span_rows(texts: list[str], y: np.ndarray, groups: list[str], params: dict[str, Any]) -> list[int]:
-    """Extra benign training rows: up to ``span_negatives`` sentence runs of each benign text (seeded), as
-    indices into ``texts`` after they are appended; returns the parent row of each appended run."""
+def span_rows(
+    texts: list[str],
+    y: np.ndarray,
+    groups: list[str],
+    params: dict[str, Any],
+    spans: list[str | None] | None = None,
+) -> tuple[list[int], list[int]]:
+    """Extra sentence-level training rows, appended to ``texts``: up to ``span_negatives`` sentence runs of
+    each benign text (seeded, benign rows), and with ``span_positives`` the recorded injected span of each
+    attack (``spans[i]``, attack rows). Returns (the parent row of each appended text, its label)."""
     n = int(params.get("span_negatives") or 0)
-    if not params.get("spans") or n <= 0:
-        return []
-    rng = np.random.default_rng(0)
     parents: list[int] = []
-    for i in range(len(y)):
-        if y[i] != 0:
-            continue
-        runs = [r for r in sentence_runs(texts[i], params["spans"]) if r != texts[i] and len(r) >= 40]
-        if len(runs) > n:
-            runs = [runs[j] for j in sorted(rng.choice(len(runs), n, replace=False))]
-        texts.extend(runs)
-        parents.extend([i] * len(runs))
-    return parents
+    labels: list[int] = []
+    run_lengths = params.get("span_train") or params.get("spans")
+    if run_lengths and n > 0:
+        rng = np.random.default_rng(0)
+        for i in range(len(y)):
+            if y[i] != 0:
+                continue
+            runs = [r for r in sentence_runs(texts[i], run_lengths) if r != texts[i] and len(r) >= 40]
+            if len(runs) > n:
+                runs = [runs[j] for j in sorted(rng.choice(len(runs), n, replace=False))]
+            texts.extend(runs)
+            parents.extend([i] * len(runs))
+            labels.extend([0] * len(runs))
+    if params.get("span_positives") and spans:
+        for i in range(len(y)):
+            span = spans[i]
+            if y[i] != 1 or not span:
+                continue
+            prepared = prepare(span)
+            if prepared.strip() and prepared != texts[i]:
+                texts.append(prepared)
+                parents.append(i)
+                labels.append(1)
+    return parents, labels
 
 
 def cv_threshold(
@@ -119,15 +144,21 @@ def cv_threshold(
     spec: HashSpec | None = None,
     texts: list[str] | None = None,
     parents: list[int] | None = None,
+    labels: list[int] | None = None,
+    sources: list[str] | None = None,
+    styles: list[str] | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold scores on the training rows; the logit that ``cv_target_fpr`` of the negatives exceed.
 
     Rows built from one template (their ``group``) stay in one fold, so each fold is scored on phrasings its
     model never saw; without groups every row is its own group (which overfits: near-duplicates of a
     template land on both sides). ``x`` may hold extra rows after the first ``len(y)`` (sentence runs of
-    benign rows, ``parents`` naming the row each came from): they train with their parent's fold and are
-    never scored. With ``spec`` and ``texts`` the out-of-fold scores are the deployed scoring (sentence
-    runs included), not the bare linear score.
+    benign rows and injected spans of attacks, ``parents`` naming the row each came from, ``labels`` their
+    labels, benign when omitted): they train with their parent's fold and are never scored. With
+    ``sources`` the recall at 1% FPR is also reported per slice (``user`` = direct, the rest indirect), and
+    with ``styles`` for plain (not hidden or encoded) indirect attacks against all indirect negatives. With
+    ``spec`` and ``texts`` the out-of-fold scores are the deployed scoring (sentence runs included), not the
+    bare linear score.
     """
     from soar.eval.metrics import compute
 
@@ -135,7 +166,8 @@ def cv_threshold(
     n = len(y)
     oof = np.zeros(n)
     extra = np.asarray(parents, dtype=np.int64)
-    y_all = np.concatenate([y, np.zeros(len(parents), dtype=y.dtype)])
+    extra_y = np.asarray(labels if labels is not None else [0] * len(parents), dtype=y.dtype)
+    y_all = np.concatenate([y, extra_y])
     scoring = _scoring(params)
     folds = StratifiedGroupKFold(n_splits=params["cv_folds"], shuffle=True, random_state=0)
     for tr, te in folds.split(np.zeros(n), y, groups):
@@ -150,6 +182,17 @@ def cv_threshold(
             oof[te] = lr.decision_function(x[te])
     logit = float(np.quantile(oof[y == 0], 1.0 - params["cv_target_fpr"]))
     m = compute(y.tolist(), oof.tolist(), logit)
+    slices: dict[str, float] = {}
+    if sources is not None:
+        direct = np.asarray([src == "user" for src in sources])
+        for name, mask in (("indirect", ~direct), ("direct", direct)):
+            if mask.any() and (y[mask] == 1).any() and (y[mask] == 0).any():
+                part = compute(y[mask].tolist(), oof[mask].tolist(), logit)
+                slices[name] = part.recall_at_1pct_fpr
+        if styles is not None:
+            plain = ~direct & ((y == 0) | np.asarray([st.endswith("/plain") for st in styles]))
+            if (y[plain] == 1).any():
+                slices["indirect_plain"] = compute(y[plain].tolist(), oof[plain].tolist(), logit).recall_at_1pct_fpr
     return {
         "folds": params["cv_folds"],
         "groups": len(set(groups)),
@@ -160,6 +203,7 @@ def cv_threshold(
         "oof_recall": m.recall,
         "oof_roc_auc": m.roc_auc,
         "oof_recall_at_1pct_fpr": m.recall_at_1pct_fpr,
+        **({"oof_recall_at_1pct_fpr_by_slice": slices} if slices else {}),
     }
 
 
@@ -189,11 +233,16 @@ def train_family(
     texts = [prepare(r["text"]) for r in train_rows]
     y = np.asarray([int(r["label"]) for r in train_rows])
     groups = [str(r.get("group") or f"row-{i}") for i, r in enumerate(train_rows)]
-    parents = span_rows(texts, y, groups, params)
+    sources = [str(r.get("source") or "") for r in train_rows]
+    styles = [str(r.get("style") or "") for r in train_rows]
+    attack_spans = [r.get("attack_span") if isinstance(r.get("attack_span"), str) else None for r in train_rows]
+    parents, labels = span_rows(texts, y, groups, params, attack_spans)
     x = spec.matrix(texts)
     t0 = time.perf_counter()
-    cv = cv_threshold(x, y, groups, params, spec=spec, texts=texts, parents=parents)
-    lr = _fit(x, np.concatenate([y, np.zeros(len(parents), dtype=y.dtype)]), params)
+    cv = cv_threshold(
+        x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels, sources=sources, styles=styles
+    )
+    lr = _fit(x, np.concatenate([y, np.asarray(labels, dtype=y.dtype)]), params)
     fit_s = time.perf_counter() - t0
     raw_intercept = float(lr.intercept_[0])
     scoring = _scoring(params)

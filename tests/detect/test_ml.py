@@ -27,7 +27,7 @@ from soar.detect.ml import (
     sha256_file,
     windows,
 )
-from soar.detect.train import read_jsonl, train_family
+from soar.detect.train import prepare, read_jsonl, span_rows, train_family
 from soar.errors import ContentError
 from soar.telemetry.events import AgentEvent
 from soar.telemetry.findings import Severity
@@ -265,3 +265,22 @@ def test_ml_memory_classifier_alone_flags_untrusted_writes_at_medium(trained: Pa
     assert f.evidence["model_version"] == "t1"
     own = {**write, "provenance": {"source": "user"}}
     assert d.detect([ev("memory_write", "a1", own)], ctx) == []  # the user's own writes: rules only
+
+
+def test_ml_train_adds_recorded_attack_spans_and_benign_runs_as_sentence_rows() -> None:
+    b = _builder()
+    rows = b.injection_rows("train", 60, 80)
+    attacks = [r for r in rows if r["label"] == 1]
+    assert all(isinstance(r["attack_span"], str) and r["attack_span"] for r in attacks)
+    assert not any("attack_span" in r for r in b.injection_rows("eval", 10, 10))  # eval rows stay as they were
+    plain = [r for r in attacks if r["style"].endswith("/plain")]
+    kept = [r for r in plain if '"' not in r["attack_span"] and "\n" not in r["attack_span"]]  # JSON carriers
+    assert kept and all(r["attack_span"] in r["text"] for r in kept)  # re-quote the rest
+    texts = [prepare(r["text"]) for r in rows]
+    y = np.asarray([r["label"] for r in rows])
+    params = {"spans": [], "span_train": [1, 2], "span_negatives": 2, "span_positives": True}
+    parents, labels = span_rows(texts, y, [r["group"] for r in rows], params, [r.get("attack_span") for r in rows])
+    assert len(texts) == len(rows) + len(parents) == len(rows) + len(labels)
+    assert {y[p] for p, lab in zip(parents, labels, strict=True) if lab == 1} == {1}
+    assert {y[p] for p, lab in zip(parents, labels, strict=True) if lab == 0} == {0}
+    assert sum(labels) > 0 and labels.count(0) > 0
