@@ -49,12 +49,13 @@ def build_detectors(config: DetectConfig, names: list[str] | None = None) -> lis
     chosen = names if names is not None else list(DETECTORS)
     classes = [DETECTORS.get(n) for n in chosen]
     rules: list[RuleSpec] | None = None
-    if any(c in (InjectionDetector, MemoryPoisoningDetector) for c in classes):
+    uses_rules = (InjectionDetector, MemoryPoisoningDetector, CoordinationDetector)
+    if any(c in uses_rules for c in classes):
         maturities = config.options.get("rules", {}).get("maturities", DEFAULT_MATURITIES)
         rules = load_rule_pack(Path(config.detectors_dir) / "rules", maturities=maturities)
     out: list[Detector] = []
     for cls in classes:
-        out.append(cls(config, rules=rules) if cls in (InjectionDetector, MemoryPoisoningDetector) else cls(config))
+        out.append(cls(config, rules=rules) if cls in uses_rules else cls(config))
     return out
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,8 +56,9 @@ from soar.detect.fingerprints import (
     shingle_hashes,
     unpack,
 )
+from soar.detect.injection import rules_for
 from soar.detect.normalize import normalize
-from soar.detect.rules import DEFAULT_MATURITIES, RuleSet, SeverityName, load_rule_pack
+from soar.detect.rules import RuleSet, RuleSpec, SeverityName
 from soar.telemetry.events import UNTRUSTED_SOURCES, AgentEvent, MessageEvent
 from soar.telemetry.findings import Finding, Severity
 
@@ -145,10 +145,11 @@ class CoordinationDetector:
     name: ClassVar[str] = "coordination"
     kinds: ClassVar[frozenset[str]] = frozenset({"message", "input", "tool_result", "tool_call"})
 
-    def __init__(self, config: DetectConfig) -> None:
+    def __init__(self, config: DetectConfig, rules: list[RuleSpec] | None = None) -> None:
+        """``rules``: the parsed rule pack when the caller has it (``build_detectors`` parses it once)."""
         self.options: CoordinationOptions = CoordinationOptions.model_validate(config.options.get(self.name, {}))
         self.baseline = FleetBaseline(self.options.baseline)
-        self.instructions = _instruction_rules(config)
+        self.instructions = _instruction_rules(config, rules)
 
     def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
         """Findings for a batch, in event order (baseline findings after the rules')."""
@@ -663,15 +664,13 @@ class CoordinationDetector:
         )
 
 
-def _instruction_rules(config: DetectConfig) -> RuleSet:
+def _instruction_rules(config: DetectConfig, rules: list[RuleSpec] | None) -> RuleSet:
     """The pack's ``injection`` rules: what makes relayed content instructions rather than a document."""
     try:
-        maturities = config.options.get("rules", {}).get("maturities", DEFAULT_MATURITIES)
-        rules = load_rule_pack(Path(config.detectors_dir) / "rules", maturities=maturities)
-    except Exception:
+        return rules_for(config, lambda r: r.detector == "injection", rules)
+    except Exception:  # no readable pack: chains are judged on the graph and fan-out signals alone
         log.warning("coordination_rules_unavailable", detectors_dir=str(config.detectors_dir))
         return RuleSet([])
-    return RuleSet(r for r in rules if r.detector == "injection")
 
 
 def _origin(event: AgentEvent) -> dict[str, Any]:
