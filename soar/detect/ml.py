@@ -211,10 +211,13 @@ class HashSpec:
                 h += np.uint32(n)
                 chars.append(h)
             if self.words and n_rows:
+                # the padding is not word bytes, so the batch starts and ends outside a word and its changes of
+                # word-ness alternate: a word's start, its end, the next start, ...
                 w = _WORD_BYTE[data]
-                edge = np.diff(w.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-                t_start = np.flatnonzero(edge == 1)
-                t_end = np.flatnonzero(edge == -1)
+                edge = np.flatnonzero(w[1:] != w[:-1])
+                edge += 1
+                t_start = edge[0::2]
+                t_end = edge[1::2]
                 wh = (g[t_end] - g[t_start]) * ipw[t_start] ^ _SALT_WORD
                 t_row = np.searchsorted(starts, t_start, side="right") - 1
                 same = t_row[1:] == t_row[:-1]
@@ -224,12 +227,14 @@ class HashSpec:
         return _Hashed(n_rows, starts, block, chars, word_rows, words, word_pos, data)
 
     def bucket(self, h: np.ndarray) -> np.ndarray:
-        """Hash values mixed and cut to ``bits`` bits (bucket indices)."""
+        """Hash values mixed and cut to ``bits`` bits (bucket indices, ``intp``: what indexing and ``bincount``
+        use, so they convert nothing)."""
         with np.errstate(over="ignore"):
-            h = h ^ (h >> np.uint32(15))
-            h *= _MIX
-            h >>= np.uint32(32 - self.bits)
-        return h
+            m = h >> np.uint32(15)
+            m ^= h
+            m *= _MIX
+            m >>= np.uint32(32 - self.bits)
+        return m.astype(np.intp)
 
     def featurise(self, texts: Sequence[str]) -> _Features:
         """Bucket indices of every n-gram of ``texts`` and each row's scale (1 / norm).
@@ -242,15 +247,13 @@ class HashSpec:
         if not texts:
             raise ValueError("featurise needs at least one text")
         hs = self.hashes(texts)
-        char_rows = np.repeat(np.arange(hs.n_rows, dtype=np.uint32), hs.block)
+        char_rows = np.repeat(np.arange(hs.n_rows, dtype=np.intp), hs.block)
         chars = [self.bucket(h) for h in hs.chars]
         words = [self.bucket(h) for h in hs.words]
-        mask = np.uint32((1 << NORM_BITS) - 1)
-        keys = [
-            (r.astype(np.uint32) << np.uint32(NORM_BITS)) | (b & mask) for r, b in zip(hs.word_rows, words, strict=True)
-        ]
+        mask = (1 << NORM_BITS) - 1
+        keys = [(r << NORM_BITS) | (b & mask) for r, b in zip(hs.word_rows, words, strict=True)]
         if chars:
-            keys.append((char_rows << np.uint32(NORM_BITS)) | (chars[len(chars) // 2] & mask))
+            keys.append((char_rows << NORM_BITS) | (chars[len(chars) // 2] & mask))
         if keys and hs.n_rows:
             c = np.bincount(np.concatenate(keys), minlength=hs.n_rows << NORM_BITS).reshape(hs.n_rows, -1)
             sumsq = np.einsum("ij,ij->i", c, c)
@@ -287,12 +290,13 @@ class HashSpec:
         hs = f.hashed
         sums = np.zeros(hs.n_rows)
         if f.chars:
-            acc = coef[f.chars[0]]
+            acc = np.take(coef, f.chars[0])
+            tmp = np.empty_like(acc)
             for b in f.chars[1:]:
-                acc += coef[b]
+                acc += np.take(coef, b, out=tmp)
             sums += np.add.reduceat(acc, hs.starts, dtype=np.float64)  # blocks are never empty (padding)
         for r, b in zip(hs.word_rows, f.words, strict=True):
-            sums += np.bincount(r, weights=coef[b], minlength=hs.n_rows)
+            sums += np.bincount(r, weights=np.take(coef, b), minlength=hs.n_rows)
         return sums * f.scale
 
     def dot_spans(
@@ -315,14 +319,15 @@ class HashSpec:
         contrib = np.zeros(size)
         count = np.zeros(size)
         if f.chars:
-            acc = coef[f.chars[0]]
+            acc = np.take(coef, f.chars[0])
+            tmp = np.empty_like(acc)
             for b in f.chars[1:]:
-                acc += coef[b]
+                acc += np.take(coef, b, out=tmp)
             contrib += acc
             count += 1.0  # the norm counts one character n-gram size per position (see featurise)
         if self.words and len(hs.words[0]):
             for pos, b in zip(hs.word_pos, f.words, strict=True):
-                contrib += np.bincount(pos, weights=coef[b], minlength=size)
+                contrib += np.bincount(pos, weights=np.take(coef, b), minlength=size)
                 count += np.bincount(pos, minlength=size)
         whole = np.add.reduceat(contrib, hs.starts) * f.scale
         data = hs.data[:size]
