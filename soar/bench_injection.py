@@ -7,10 +7,14 @@ of exactly ``chars`` characters. ``total`` is ``InjectionDetector.score`` in bat
 stage is also timed alone over the same texts:
 
 * ``normalize``: ``soar.detect.normalize.normalize`` of the raw text;
-* ``rules``: the rule scan and its noisy-OR (``InjectionDetector.rule_score``) of the normalised text;
-* ``classifier``: ``TextModel.predict`` of the normalised texts in batches (windows, cue words, link masking,
-  hashing, the dot product), of which ``cues`` (the cue words) and ``links`` (URL and e-mail masking) are
-  timed alone too; ``hashing`` is the rest (``classifier - cues - links``, a difference of two minima).
+* ``prescan``: the one RE2 pass over a short normalised text (one rule chunk, one classifier window) that
+  gives both its rule matches and the classifier's cue words (``InjectionDetector.prescan``; models with the
+  ``soar-hash-v3`` featuriser);
+* ``rules``: the rest of the rule score (``InjectionDetector.rule_score`` with the prescanned matches: the
+  hidden/explained adjustments and the noisy-OR), or all of it (the rule scan too) without a prescan;
+* ``classifier``: ``TextModel.predict`` of the normalised texts in batches with the prescanned cue words
+  (windows, link masking, hashing, the dot product), of which ``links`` (URL and e-mail masking) is timed
+  alone too; ``hashing`` is the rest (``classifier - links``, a difference of two minima).
 
 Every figure is process CPU time (``time.process_time``), the best of ``repeat`` passes after one warm-up pass
 (RE2's lazy DFA builds its states on the first pass over new text), divided by the number of texts: the
@@ -83,28 +87,34 @@ def bench_injection(
         for t in raw:
             normalize(t[:cap])
 
-    def rules() -> None:
-        for nt in nts:
-            det.rule_score(nt, "input", source)
+    pres = [det.prescan(nt, "input", source) for nt in nts]
 
-    stages: dict[str, float] = {
-        "normalize": _best_us(normalise, len(raw), repeat),
-        "rules": _best_us(rules, len(raw), repeat),
-    }
+    def prescan() -> None:
+        for nt in nts:
+            det.prescan(nt, "input", source)
+
+    def rules() -> None:
+        for nt, pre in zip(nts, pres, strict=True):
+            det.rule_score(nt, "input", source, pre[0])
+
+    stages: dict[str, float] = {"normalize": _best_us(normalise, len(raw), repeat)}
+    if any(pre[0] is not None for pre in pres):
+        stages["prescan"] = _best_us(prescan, len(raw), repeat)
+    stages["rules"] = _best_us(rules, len(raw), repeat)
     m = det.model
     if m is not None:
+        known = [pre[1] for pre in pres]
         parts = [w for t in scan for w in windows(t)]
         with_cues = m.spec.features == FEATURES_CUES
         cued = [f"{w}\n{cue_tokens(w)}" for w in parts] if with_cues else parts
 
         def classifier() -> None:
             for i in range(0, len(scan), batch):
-                m.predict(scan[i : i + batch])
+                m.predict(scan[i : i + batch], known[i : i + batch])
 
         stages["classifier"] = _best_us(classifier, len(raw), repeat)
-        stages["cues"] = _best_us(lambda: [cue_tokens(w) for w in parts], len(raw), repeat) if with_cues else 0.0
         stages["links"] = _best_us(lambda: [_mask_links(w) for w in cued], len(raw), repeat)
-        stages["hashing"] = stages["classifier"] - stages["cues"] - stages["links"]
+        stages["hashing"] = stages["classifier"] - stages["links"]
     total_us = _best_us(total, len(raw), repeat)
     return {
         "texts": len(raw),

@@ -21,7 +21,7 @@ def test_one_kb_texts_are_exact_slices() -> None:
 def test_bench_injection_reports_every_stage() -> None:
     r = bench_injection(DETECTORS, texts=64, batch=32, repeat=1)
     assert r["texts"] == 64 and r["model"]
-    assert set(r["stages_us"]) == {"normalize", "rules", "classifier", "cues", "links", "hashing"}
+    assert set(r["stages_us"]) == {"normalize", "prescan", "rules", "classifier", "links", "hashing"}
     assert r["texts_per_s"] > 0 and r["us_per_text"] > 0
 
 

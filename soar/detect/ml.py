@@ -176,8 +176,11 @@ class HashSpec:
         """This spec as JSON-able card data."""
         return {**asdict(self), "char_ngrams": list(self.char_ngrams)}
 
-    def hashes(self, texts: Sequence[str]) -> _Hashed:
+    def hashes(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> _Hashed:
         """The n-gram hashes of ``texts``, all rows in one pass over their concatenated bytes.
+
+        ``cues`` (featuriser ``soar-hash-v3``): each text's cue words when the caller has them already (from a
+        rule pass that carried the cue patterns, ``RuleSet.match_extra``), None where they must be computed.
 
         Each row is preceded and followed by ``max(n) - 1`` NUL bytes. A character n-gram belongs to the row it
         starts in (or whose leading padding it starts in), and the padding is wide enough that no n-gram reaches
@@ -188,7 +191,8 @@ class HashSpec:
         n_rows = len(texts)
         pad = max(max(self.char_ngrams, default=1) - 1, 1)
         if self.features == FEATURES_CUES:
-            texts = [f"{t}\n{cue_tokens(t)}" for t in texts]
+            known = cues if cues is not None else [None] * n_rows
+            texts = [f"{t}\n{cue_tokens(t) if c is None else c}" for t, c in zip(texts, known, strict=True)]
         encoded = [_mask_links(t).encode("utf-8", "replace") for t in texts]
         lens = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n_rows)
         sep = b"\0" * pad
@@ -236,7 +240,7 @@ class HashSpec:
             m >>= np.uint32(32 - self.bits)
         return m.astype(np.intp)
 
-    def featurise(self, texts: Sequence[str]) -> _Features:
+    def featurise(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> _Features:
         """Bucket indices of every n-gram of ``texts`` and each row's scale (1 / norm).
 
         The norm makes a text and the same text repeated score alike: the L2 norm of the row's counts of its
@@ -246,7 +250,7 @@ class HashSpec:
         """
         if not texts:
             raise ValueError("featurise needs at least one text")
-        hs = self.hashes(texts)
+        hs = self.hashes(texts, cues)
         char_rows = np.repeat(np.arange(hs.n_rows, dtype=np.intp), hs.block)
         chars = [self.bucket(h) for h in hs.chars]
         words = [self.bucket(h) for h in hs.words]
@@ -282,11 +286,11 @@ class HashSpec:
             return csr_matrix((0, 1 << self.bits), dtype=np.float32)
         return vstack(parts, format="csr")
 
-    def dot(self, texts: Sequence[str], coef: np.ndarray) -> np.ndarray:
+    def dot(self, texts: Sequence[str], coef: np.ndarray, cues: Sequence[str | None] | None = None) -> np.ndarray:
         """``matrix(texts) @ coef`` without building the matrix: gathers, one ``add.reduceat`` and bincounts."""
         if not texts:
             return np.zeros(0)
-        f = self.featurise(texts)
+        f = self.featurise(texts, cues)
         hs = f.hashed
         sums = np.zeros(hs.n_rows)
         if f.chars:
@@ -300,7 +304,12 @@ class HashSpec:
         return sums * f.scale
 
     def dot_spans(
-        self, texts: Sequence[str], coef: np.ndarray, spans: Sequence[int] = SPANS, min_features: int = MIN_SPAN
+        self,
+        texts: Sequence[str],
+        coef: np.ndarray,
+        spans: Sequence[int] = SPANS,
+        min_features: int = MIN_SPAN,
+        cues: Sequence[str | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``dot(texts, coef)`` and, per row, the highest score of any run of 1..max(spans) consecutive
         sentences (-inf when the row has no run of ``min_features`` features).
@@ -313,7 +322,7 @@ class HashSpec:
         """
         if not texts:
             return np.zeros(0), np.zeros(0)
-        f = self.featurise(texts)
+        f = self.featurise(texts, cues)
         hs = f.hashed
         size = len(f.char_rows)
         contrib = np.zeros(size)
@@ -400,7 +409,7 @@ class TextModel:
         """Sentence runs scored besides the whole text (card ``scoring.spans``; none for older cards)."""
         return tuple(int(k) for k in self.card.get("scoring", {}).get("spans", ()))
 
-    def decision(self, texts: Sequence[str]) -> np.ndarray:
+    def decision(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> np.ndarray:
         """Linear scores (logits) of ``texts``, each scored as one window: the whole text's score, or, when the
         card names sentence ``spans``, the higher of it and the best run of consecutive sentences.
 
@@ -415,31 +424,38 @@ class TextModel:
         start, size = 0, 0
         for i, t in enumerate(texts):
             if i > start and (size + len(t) > DOT_CHUNK_CHARS or i - start >= DOT_CHUNK_ROWS):
-                out.append(self._logits(texts[start:i]))
+                out.append(self._logits(texts[start:i], None if cues is None else cues[start:i]))
                 start, size = i, 0
             size += len(t)
-        out.append(self._logits(texts[start:]))
+        out.append(self._logits(texts[start:], None if cues is None else cues[start:]))
         return (out[0] if len(out) == 1 else np.concatenate(out)) + self.intercept
 
-    def _logits(self, texts: Sequence[str]) -> np.ndarray:
+    def _logits(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> np.ndarray:
         """Scores of ``texts`` without the intercept (see ``decision``)."""
         if not self.spans:
-            return self.spec.dot(texts, self.coef)
+            return self.spec.dot(texts, self.coef, cues)
         scoring = self.card["scoring"]
-        whole, best = self.spec.dot_spans(texts, self.coef, self.spans, int(scoring.get("min_features", MIN_SPAN)))
+        min_features = int(scoring.get("min_features", MIN_SPAN))
+        whole, best = self.spec.dot_spans(texts, self.coef, self.spans, min_features, cues)
         return np.maximum(whole, best + float(scoring.get("span_offset", 0.0)))
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """Probability of the positive class for each (normalised) text: one batched pass, max over windows."""
+    def predict(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> np.ndarray:
+        """Probability of the positive class for each (normalised) text: one batched pass, max over windows.
+
+        ``cues``: each text's cue words when known already (see ``HashSpec.hashes``); they stand for a text only
+        when it is one window, so a longer text's windows compute their own.
+        """
         if not texts:
             return np.zeros(0)
         parts: list[str] = []
         owner: list[int] = []
+        part_cues: list[str | None] = []
         for i, t in enumerate(texts):
             w = windows(t)
             parts.extend(w)
             owner.extend([i] * len(w))
-        proba = 1.0 / (1.0 + np.exp(-self.decision(parts)))
+            part_cues.extend([cues[i]] if cues is not None and len(w) == 1 else [None] * len(w))
+        proba = 1.0 / (1.0 + np.exp(-self.decision(parts, part_cues if cues is not None else None)))
         if len(parts) == len(texts):
             return proba
         out = np.zeros(len(texts))
