@@ -276,3 +276,39 @@ def bench_flood_cmd(
     result = bench_flood(events=events, big=big, good_fraction=good_fraction, console=None if as_json else console)
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
+
+
+@bench_cli.command("injection")
+def bench_injection_cmd(
+    texts: int = typer.Option(1024, help="texts, each a slice of the benign training documents"),
+    chars: int = typer.Option(1024, help="characters per text"),
+    batch: int = typer.Option(256, help="texts per score() call"),
+    repeat: int = typer.Option(5, help="timed passes per figure (the best counts), after one warm-up pass"),
+    model: str = typer.Option("", help="pin a classifier version (default: the newest)"),
+    rules_only: bool = typer.Option(False, "--rules-only", help="without the classifier (use_model: false)"),
+    detectors: Path = typer.Option(None, help="detectors dir: rules/, models/, corpora/ (default: settings)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """CPU µs per 1 KB text through injection scoring (normalise, rules, classifier), per stage, and texts/s."""
+    from soar.bench_injection import bench_injection
+    from soar.config import get_settings
+
+    result = bench_injection(
+        Path(detectors or get_settings().detectors_dir),
+        texts=texts,
+        chars=chars,
+        batch=batch,
+        repeat=repeat,
+        model=model or None,
+        use_model=not rules_only,
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    console.print(
+        f"injection scoring, {result['texts']} texts of {result['chars']} characters, batches of {result['batch']}, "
+        f"model {result['model']}: [bold]{result['texts_per_s']:,.0f} texts/s[/bold] "
+        f"({result['us_per_text']} µs CPU per text, best of {result['repeat']})"
+    )
+    for stage, us in result["stages_us"].items():
+        console.print(f"  {stage:<11} {us:8.2f} µs per text")

@@ -139,13 +139,14 @@ CUES: list[tuple[str, str]] = [
     ),
 ]
 NAMES = [name for name, _ in CUES]
+PATTERNS = [pattern for _, pattern in CUES]
 
 
 def _compile() -> Any:
     opts = re2.Options()
     opts.max_mem = 64 << 20
     s = re2.Set.SearchSet(opts)
-    for _, pattern in CUES:
+    for pattern in PATTERNS:
         s.Add(pattern)
     s.Compile()
     return s
@@ -162,7 +163,11 @@ def cues(text: str) -> list[str]:
 
 def cue_tokens(text: str) -> str:
     """The cue words of ``text``: ``xcue<name>`` per cue and ``xcue<a>x<b>`` per pair ('' when none)."""
-    found = cues(text)
+    return cue_words(cues(text))
+
+
+def cue_words(found: list[str]) -> str:
+    """The cue words of the cues ``found`` (names in ``CUES`` order), as ``cue_tokens`` writes them."""
     if not found:
         return ""
     words = [f"xcue{n}" for n in found]

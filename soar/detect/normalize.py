@@ -7,8 +7,10 @@ segment). Segments are labelled by where their text was found (``body``, ``html-
 ``url-encoding``, ``rot13``) so evidence can say "found in html-comment". Hidden segments come first,
 so the first occurrence of a pattern is reported in the hidden segment rather than in the raw body.
 
-Speed: ASCII text skips NFKC and the fold table; the HTML parser runs only when a tag or comment opener
-is present; the decoders only when a long enough run of their alphabet is present.
+Speed: ASCII text skips NFKC and the fold table, and printable ASCII collapses its whitespace without a list
+of words; the HTML parser runs only when a tag or comment opener is present; the decoders only when a long
+enough run of their alphabet is present (one RE2 gate for base64 and hex); the rot13 hint only when "13" is.
+Each fast path gives the same text as the plain computation (tests/detect/test_fastpaths.py).
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ _HEX_RUN = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32,}|(?:\\x[0-9a-fA-F]{2}){8
 # RE2 gates (one DFA pass, no match object unless a run exists) keep pages without runs off the slow path
 _B64_GATE = re2.compile(r"[A-Za-z0-9+_-]{20}")  # no '/': URL paths are long runs with slashes; base64 rarely is
 _HEX_GATE = re2.compile(r"[0-9a-fA-F]{32}|(?:\\x[0-9a-fA-F]{2}){8}")
+# Either gate's match is one of this one's ([0-9a-fA-F] is inside the base64 gate's class): one pass when neither
+_CODE_GATE = re2.compile(r"[A-Za-z0-9+_-]{20}|(?:\\x[0-9a-fA-F]{2}){8}")
 _PCT_TOKEN = re2.compile(r"[^\s%]*(?:%[0-9a-fA-F]{2}[^\s%]*){2,}")
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]")
 _MD_COMMENT = re.compile(r"^\s*\[(?:[^\]\n]{0,40})\]:\s*(?:#|<>)\s*[\(\"'](.{1,2000}?)[\)\"']\s*$", re.M)
@@ -112,6 +116,8 @@ _BACKGROUND = re.compile(r"background(?:-color)?\s*:\s*([^;]+)")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _ATTRS = frozenset("alt title aria-label aria-description placeholder data-prompt data-instructions".split())
 _ROT13_HINT = re.compile(r"rot-?13")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+_SPACES = re.compile("  +")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +143,25 @@ class NormalizedText:
         return [o for o, _ in self.segments]
 
 
+def collapse(text: str) -> str:
+    """``" ".join(text.split())``: whitespace runs to one space, none at the ends.
+
+    Fast path for ASCII, the same result: once line breaks are spaces, text whose bytes are all printable ASCII
+    has no whitespace but the space, and replacing runs of spaces and stripping the ends is what split and join
+    do; ~4 µs per KB instead of ~7 (no list of words).
+    """
+    if text.isascii():
+        flat = text.replace("\n", " ")
+        if not flat.encode("ascii").translate(None, _PRINTABLE_ASCII):
+            return _SPACES.sub(" ", flat).strip(" ")
+    return " ".join(text.split())
+
+
 def fold(text: str) -> str:
     """NFKC, invisible removal, homoglyph/accent fold, lower-case, whitespace collapse (no decoding)."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_TABLE)
-    return " ".join(text.lower().split())
+    return collapse(text.lower())
 
 
 def _printable_ratio(s: str) -> float:
@@ -280,8 +300,9 @@ def _surface(text: str) -> list[tuple[str, str]]:
         tags = "".join(chr(ord(c) - _TAG_LO) for c in text if _TAG_LO + 0x20 <= ord(c) <= _TAG_LO + 0x7E)
         if tags:
             extra.append(("unicode-tags", tags))
-    extra.extend(("base64", s) for s in _decode_base64(text))
-    extra.extend(("hex", s) for s in _decode_hex(text))
+    if _CODE_GATE.search(text) is not None:
+        extra.extend(("base64", s) for s in _decode_base64(text))
+        extra.extend(("hex", s) for s in _decode_hex(text))
     if text.count("%") >= 2:
         tokens = [unquote_plus(t) for t in _PCT_TOKEN.findall(text)]
         decoded = " ".join(t for t in tokens if t)
@@ -293,7 +314,8 @@ def _surface(text: str) -> list[tuple[str, str]]:
 def normalize(text: str, *, decode: bool = True) -> NormalizedText:
     """Fold ``text`` and surface its hidden/encoded parts as extra labelled segments (see module docstring)."""
     raw_segments = _surface(text) if decode else []
-    if decode and _ROT13_HINT.search(text.lower()):
+    # no case mapping makes an ASCII digit, so "13" in the lower-cased text is "13" in the text
+    if decode and "13" in text and _ROT13_HINT.search(text.lower()):
         raw_segments.append(("rot13", codecs.decode(text, "rot13")))
     hidden = [(origin, fold(s)) for origin, s in raw_segments if origin in HIDDEN_ORIGINS]
     segments = [seg for seg in hidden if seg[1]]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -267,17 +267,28 @@ class RuleMatch:
 
 
 class RuleSet:
-    """All patterns of some rules in ONE ``re2.Set`` (one linear pass), mapped back to their rules."""
+    """All patterns of some rules in ONE ``re2.Set`` (one linear pass), mapped back to their rules.
 
-    def __init__(self, rules: Iterable[RuleSpec]) -> None:
+    ``extra`` patterns ride along in the same set, so one pass over a text also says which of them occur
+    (``match_extra``); the injection detector adds the classifier's cue patterns, which saves a second pass.
+    A set's answer for one pattern never depends on the other patterns, so the rule matches are the same.
+    """
+
+    def __init__(self, rules: Iterable[RuleSpec], extra: Sequence[str] = ()) -> None:
         self.rules = list(rules)
         self._index: list[tuple[RuleSpec, int, Any]] = []
-        self._set = re2.Set.SearchSet(_re2_options())
+        opts = _re2_options()
+        if extra:
+            opts.max_mem = 128 << 20
+        self._set = re2.Set.SearchSet(opts)
         for rule in self.rules:
             for i, p in enumerate(rule.patterns):
                 self._set.Add(p)
                 self._index.append((rule, i, compile_pattern(p)))
-        self._empty = not self._index
+        self._n_rules = len(self._index)
+        for p in extra:
+            self._set.Add(p)
+        self._empty = not self._index and not extra
         if not self._empty:
             self._set.Compile()
 
@@ -288,13 +299,23 @@ class RuleSet:
         self, text: str, *, kind: str | None = None, source: str | None = None, snippet_chars: int = 200
     ) -> list[RuleMatch]:
         """Rules matching ``text`` (first occurrence per pattern, one entry per rule), filtered by kind/source."""
+        return self.match_extra(text, kind=kind, source=source, snippet_chars=snippet_chars)[0]
+
+    def match_extra(
+        self, text: str, *, kind: str | None = None, source: str | None = None, snippet_chars: int = 200
+    ) -> tuple[list[RuleMatch], list[int]]:
+        """``match`` and the indices of the ``extra`` patterns that occur in ``text`` (ascending), in one pass."""
         if self._empty or not text:
-            return []
+            return [], []
         hits = self._set.Match(text)
         if not hits:
-            return []
+            return [], []
         out: dict[uuid.UUID, RuleMatch] = {}
+        extra: list[int] = []
         for idx in sorted(hits):
+            if idx >= self._n_rules:
+                extra.append(idx - self._n_rules)
+                continue
             rule, pi, rx = self._index[idx]
             if rule.id in out:
                 continue
@@ -307,7 +328,7 @@ class RuleSet:
                 continue
             s, e = m.span()
             out[rule.id] = RuleMatch(rule, pi, s, e, text[s : min(e, s + snippet_chars)])
-        return sorted(out.values(), key=lambda rm: rm.start)
+        return sorted(out.values(), key=lambda rm: rm.start), extra
 
 
 # --- scoring helpers shared by the rule-driven detectors -------------------------------------------------------
