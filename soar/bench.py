@@ -200,41 +200,64 @@ def _cpu_seconds(pid: int, main_thread: bool = False) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_core(agents: list[BenchAgent], events: list[Signed]) -> dict[str, Any]:
+def bench_core(agents: list[BenchAgent], events: list[Signed], repeat: int = 1) -> dict[str, Any]:
     """The pure pipeline in this process: events/s and CPU microseconds per event per stage.
 
-    Stage figures are process CPU time (verify includes its threads); the per-detector figures come from
-    ``run_detectors`` and are wall time.
+    Stage and detector figures are process CPU time (verify includes its threads; the detectors run in the
+    calling thread). With ``repeat`` > 1 the same events go through a fresh pipeline (fresh detector state)
+    that many times, and each figure is the best of the runs: on a shared machine the least disturbed run is
+    the closest to the code's own cost.
     """
     s = get_settings()
-    directory = KeyDirectory()
-    for a in agents:
-        directory.add_key(a.kid, a.agent_id, a.public_b64)
-    pipeline = Pipeline(build_detectors(DetectConfig(detectors_dir=s.detectors_dir)), directory, MemoryState(), s)
-    records = [RawRecord(e.raw, "bench", 0, i) for i, e in enumerate(events)]
-    pipeline.process(records[:512])  # warm caches (RE2 automata) before timing
-    pipeline.times.seconds.clear()
-    findings = []
-    t0, main0, all0 = time.perf_counter(), time.thread_time(), time.process_time()
-    for i in range(0, len(records), 512):
-        findings.extend(pipeline.process(records[i : i + 512]).findings)
-    dt = time.perf_counter() - t0
-    main, total = time.thread_time() - main0, time.process_time() - all0
-    pipeline.close()
     playbooks = load_playbooks(s.playbooks_dir)
-    c0 = time.process_time()
-    for f in findings:  # decide: the playbook matcher (the responder's runs are measured by containment)
-        match(f, playbooks)
-    pipeline.times.add("decide", time.process_time() - c0)
+    records = [RawRecord(e.raw, "bench", 0, i) for i, e in enumerate(events)]
     n = len(records)
-    stages = {k: round(v / n * 1e6, 1) for k, v in sorted(pipeline.times.seconds.items())}
+    best: dict[str, float] = {}
+    best_rate, best_main, best_verify, n_findings = 0.0, float("inf"), float("inf"), 0
+    for _ in range(max(1, repeat)):
+        directory = KeyDirectory()
+        for a in agents:
+            directory.add_key(a.kid, a.agent_id, a.public_b64)
+        detectors = build_detectors(DetectConfig(detectors_dir=s.detectors_dir))
+        pipeline = Pipeline(detectors, directory, MemoryState(), s)
+        pipeline.process(records[:512])  # warm caches (RE2 automata) before timing
+        pipeline.times.seconds.clear()
+        findings = []
+        t0, main0, all0 = time.perf_counter(), time.thread_time(), time.process_time()
+        for i in range(0, len(records), 512):
+            findings.extend(pipeline.process(records[i : i + 512]).findings)
+        dt = time.perf_counter() - t0
+        main, total = time.thread_time() - main0, time.process_time() - all0
+        pipeline.close()
+        c0 = time.process_time()
+        for f in findings:  # decide: the playbook matcher (the responder's runs are measured by containment)
+            match(f, playbooks)
+        pipeline.times.add("decide", time.process_time() - c0)
+        for k, v in pipeline.times.seconds.items():
+            best[k] = min(best.get(k, float("inf")), v / n * 1e6)
+        best_rate = max(best_rate, n / dt)
+        best_main, best_verify = min(best_main, main / n * 1e6), min(best_verify, (total - main) / n * 1e6)
+        n_findings = len(findings)
     return {
-        "core_events_per_s": round(n / dt),
-        "core_us_per_event": stages,
+        "core_events_per_s": round(best_rate),
+        "core_us_per_event": {k: round(v, 1) for k, v in sorted(best.items())},
         # the calling thread's share, and the verify threads': one worker's ceiling on free cores is
         # 10^6 / the larger of the two once their work overlaps
-        "core_thread_us_per_event": {"main": round(main / n * 1e6, 1), "verify": round((total - main) / n * 1e6, 1)},
-        "core_findings": len(findings),
+        "core_thread_us_per_event": {"main": round(best_main, 1), "verify": round(best_verify, 1)},
+        "core_findings": n_findings,
+        "core_runs": max(1, repeat),
+    }
+
+
+def bench_core_only(events: int = 8000, repeat: int = 5, seed: int = 7) -> dict[str, Any]:
+    """``soar bench core``: only the in-process core of ``soar bench pipeline`` (no broker, no worker), best of
+    ``repeat`` runs over the same ``events`` (the pipeline bench's event mix and 32 agents)."""
+    agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
+    load = mixed_events(agents, events, seed=seed)
+    return {
+        "events": events,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        **bench_core(agents, load, repeat),
     }
 
 

@@ -215,6 +215,25 @@ def bench_pipeline(
         sys.stdout.write(json.dumps(result) + "\n")
 
 
+@bench_cli.command("core")
+def bench_core_cmd(
+    events: int = typer.Option(8000, help="pre-signed events per run"),
+    repeat: int = typer.Option(5, min=1, help="runs over the same events; each figure is the best of them"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """CPU per event of each stage and detector, in process (no broker, no worker): best of N runs."""
+    from soar.bench import bench_core_only
+
+    result = bench_core_only(events=events, repeat=repeat)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        console.print(
+            f"core pipeline in-process: {result['core_events_per_s']} events/s (best of {result['core_runs']}); "
+            f"CPU us/event: {result['core_us_per_event']}; threads: {result['core_thread_us_per_event']}"
+        )
+
+
 @bench_cli.command("scale")
 def bench_scale_cmd(
     workers: str = typer.Option("1,2,4", help="worker counts to measure, comma separated"),

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import structlog
@@ -78,6 +79,27 @@ class FastWorker:
 
         return send
 
+    def _batch_sender(self, topic: str) -> Callable[[Sequence[bytes]], Awaitable[None]]:
+        """Unkeyed values produced as record batches (``create_batch``/``send_batch``), partitions in turn."""
+        turn = itertools.count()
+
+        async def send_many(values: Sequence[bytes]) -> None:
+            partitions = sorted(await self.producer.partitions_for(topic))
+            batch = self.producer.create_batch()
+            for value in values:
+                if batch.append(key=None, value=value, timestamp=None) is not None:
+                    continue
+                if batch.record_count():  # full: send it and start the next one with this value
+                    await self.producer.send_batch(batch, topic, partition=partitions[next(turn) % len(partitions)])
+                    batch = self.producer.create_batch()
+                    if batch.append(key=None, value=value, timestamp=None) is not None:
+                        continue
+                await self.producer.send(topic, value)  # larger than a batch on its own
+            if batch.record_count():
+                await self.producer.send_batch(batch, topic, partition=partitions[next(turn) % len(partitions)])
+
+        return send_many
+
     async def _loop(self, consumer: AIOKafkaConsumer, handle: Callable[[list], Awaitable[None]]) -> None:
         while not self._stop.is_set():
             batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.batch_max)
@@ -122,6 +144,7 @@ class FastWorker:
         await self.producer.start()
         send_finding = self._sender(self.topics.findings)
         send_dead = self._sender(self.topics.deadletter)
+        send_dead_many = self._batch_sender(self.topics.deadletter)
         control = self.topics.control
 
         async def publish(cmd: ControlCommand) -> None:
@@ -150,7 +173,7 @@ class FastWorker:
 
             async def on_telemetry(messages: list) -> None:
                 records = [RawRecord(m.value, m.topic, m.partition, m.offset, m.key) for m in messages]
-                await self.runtime.handle_telemetry(records, send_finding, send_dead)
+                await self.runtime.handle_telemetry(records, send_finding, send_dead, send_dead_many)
 
             async def refresh() -> None:
                 while not self._stop.is_set():

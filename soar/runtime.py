@@ -50,6 +50,7 @@ CREDENTIAL_PRUNE_S = 60.0  # how often expired credentials are dropped from the 
 # through the next refresh anyway (the per-batch look-up only covers the second between issue and refresh)
 CREDENTIAL_NEGATIVE_TTL_S = 60.0
 Send = Callable[[bytes | None, bytes], Awaitable[None]]
+SendMany = Callable[[Sequence[bytes]], Awaitable[None]]  # unkeyed values, produced together (dead letters)
 
 
 class WorkerRuntime:
@@ -156,8 +157,14 @@ class WorkerRuntime:
         for kid in unknown - found.keys.keys():
             self._misses[kid] = now + NEGATIVE_TTL_S
 
-    async def handle_telemetry(self, records: Sequence[RawRecord], send_finding: Send, send_dead: Send) -> BatchResult:
-        """Run one batch through the pipeline; record memory writes, then emit findings and dead letters."""
+    async def handle_telemetry(
+        self, records: Sequence[RawRecord], send_finding: Send, send_dead: Send, send_dead_many: SendMany | None = None
+    ) -> BatchResult:
+        """Run one batch through the pipeline; record memory writes, then emit findings and dead letters.
+
+        ``send_dead_many`` (optional) produces a batch's dead letters together: one record batch per
+        partition instead of one ``send`` each, which is most of what a hostile record costs the worker.
+        """
         t0 = time.perf_counter()
         parsed, dead_letters = self.pipeline.ingest(records)
         kids = [item.event.kid for item in parsed]
@@ -175,9 +182,19 @@ class WorkerRuntime:
         for f in result.findings:
             FINDINGS.labels(f.detector, f.rule).inc()
             await send_finding(f.agent_id.encode(), f.model_dump_json().encode())
-        for dl in result.dead_letters:
-            DEAD.labels(dl.reason).inc()
-            await send_dead(None, dl.model_dump_json().encode())
+        if result.dead_letters:
+            reasons: dict[str, int] = {}
+            values = []
+            for dl in result.dead_letters:
+                reasons[dl.reason] = reasons.get(dl.reason, 0) + 1
+                values.append(dl.model_dump_json().encode())
+            for reason, n in reasons.items():
+                DEAD.labels(reason).inc(n)
+            if send_dead_many is not None:
+                await send_dead_many(values)
+            else:
+                for value in values:
+                    await send_dead(None, value)
         EVENTS.inc(len(records))
         BATCH_SECONDS.observe(time.perf_counter() - t0)
         return result

@@ -228,14 +228,22 @@ class CoordinationDetector:
         sketch, threshold = _sketch(hashes, o.sketch_size)
         packed = pack(sketch)
         head = packed[:40]  # the first 30 bytes: 7 whole hashes, the same for the same content
-        items: list[dict[str, Any]] = list(ctx.state.get(RECEIVED_NS, agent_id) or [])
         now = event.ts.timestamp()
-        # the same content again: keep the newest, counting how often it came in (within the relay window)
-        again = [i for i in items if i["h"][:40] == head and now - i["ts"] <= o.relay_window_s]
-        items = [i for i in items if i["h"][:40] != head]
+        # the same content again: keep the newest, counting how often it came in (within the relay window).
+        # One pass, and ``startswith`` instead of slicing each stored sketch: ``h[:40] == head`` exactly.
+        whole = len(head) == 40
+        items: list[dict[str, Any]] = []
+        again, copies = False, 0
+        for i in ctx.state.get(RECEIVED_NS, agent_id) or []:
+            h = i["h"]
+            if h.startswith(head) and (whole or len(h) == len(head)):
+                if now - i["ts"] <= o.relay_window_s:
+                    again, copies = True, copies + i.get("k", 1)
+            else:
+                items.append(i)
         item = {"h": packed, "t": threshold, "eid": str(event.event_id), "ts": now, **origin}
         if again:
-            item["k"] = sum(i.get("k", 1) for i in again) + 1
+            item["k"] = copies + 1
         items.append(item)
         ctx.state.set(RECEIVED_NS, agent_id, items[-o.max_received :])
 

@@ -25,11 +25,12 @@ without credentials (``StaticDirectory``) falls back to enrolled tools and learn
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from fnmatch import fnmatchcase
+from collections.abc import Iterable, Iterator, Sequence
+from fnmatch import translate
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import re2
 import structlog
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 from detect_secrets.plugins.keyword import DENYLIST_REGEX
@@ -49,9 +50,16 @@ _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 # cost gates in front of the library (not detection): the keyword plugin only where its own denylist occurs,
-# the token plugins only where there is a token-like run or a PEM header
+# the token plugins only where there is a token-like run or a PEM header. Both gates run in RE2 (one DFA pass:
+# ~4 us per KB, against ~100 us for Python's re on the case-insensitive 18-way alternation). RE2's case folding
+# matches every character Python's re.IGNORECASE matches to a letter of the denylist except dotless i and dotted
+# capital I (checked over every code point, tests/detect/test_zerotrust.py): text holding those, or that RE2
+# cannot take (lone surrogates), goes through Python's re, so a gate never says no where re would say yes.
 _KEYWORD_GATE = re.compile(DENYLIST_REGEX, re.IGNORECASE)
-_TOKEN_GATE = re.compile(r"[A-Za-z0-9_+/=-]{16,}|BEGIN")
+_KEYWORD_GATE_RE2 = re2.compile("(?i)" + DENYLIST_REGEX)
+_RE_ONLY_FOLDS = ("\u0130", "\u0131")  # İ, ı: re.IGNORECASE matches them to i, RE2 does not
+_TOKEN_GATE_RE = re.compile(r"[A-Za-z0-9_+/=-]{16,}|BEGIN")
+_TOKEN_GATE = re2.compile(_TOKEN_GATE_RE.pattern)
 _SKIPPED_PLUGINS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector"})
 
 
@@ -89,8 +97,7 @@ def _plugins() -> list[Any]:
 
 def find_secrets(text: str, plugins: Sequence[Any]) -> list[tuple[str, str]]:
     """(secret type, redacted value) of every secret the detect-secrets plugins find in ``text``."""
-    keyword = _KEYWORD_GATE.search(text) is not None
-    token = _TOKEN_GATE.search(text) is not None
+    keyword, token = _gates(text)
     if not (keyword or token):
         return []
     found: list[tuple[str, str]] = []
@@ -102,6 +109,24 @@ def find_secrets(text: str, plugins: Sequence[Any]) -> list[tuple[str, str]]:
         for value in p.analyze_string(text):
             found.append((p.secret_type, _redact(value)))
     return sorted(set(found))
+
+
+def _gates(text: str) -> tuple[bool, bool]:
+    """(the keyword plugin may match, a token plugin may match): never False where the library could find one."""
+    try:
+        keyword = _KEYWORD_GATE_RE2.search(text) is not None
+        token = _TOKEN_GATE.search(text) is not None
+    except UnicodeError:  # RE2 takes UTF-8: a lone surrogate cannot be encoded
+        return _KEYWORD_GATE.search(text) is not None, _TOKEN_GATE_RE.search(text) is not None
+    if not keyword and any(c in text for c in _RE_ONLY_FOLDS):
+        keyword = _KEYWORD_GATE.search(text) is not None
+    return keyword, token
+
+
+def _glob_regex(globs: Iterable[str]) -> re.Pattern[str]:
+    """One regex matching what ``any(fnmatchcase(s, g) for g in globs)`` matches (fnmatch's own translation)."""
+    parts = [translate(g) for g in globs]
+    return re.compile("|".join(parts) if parts else "(?!)")
 
 
 def _redact(value: str) -> str:
@@ -157,7 +182,7 @@ def _strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
 
 def _domain(destination: str) -> str:
     d = destination.strip().lower()
-    m = _EMAIL.search(d)
+    m = _EMAIL.search(d) if "@" in d else None
     if m:
         return m.group(1)
     if "://" in d:
@@ -174,6 +199,10 @@ class ZeroTrustDetector:
     def __init__(self, config: DetectConfig) -> None:
         self.options: ZeroTrustOptions = ZeroTrustOptions.model_validate(config.options.get(self.name, {}))
         self.plugins = _plugins()
+        o = self.options
+        self._sensitive = _glob_regex(o.sensitive_tools)
+        self._outbound = _glob_regex(o.outbound_tools)
+        self._internal = _glob_regex(o.internal_domains)
 
     def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
         """Findings for a batch, in event order."""
@@ -228,12 +257,9 @@ class ZeroTrustDetector:
     def _is_external(self, domain: str, task: dict[str, Any]) -> bool:
         if not domain:
             return False
-        if any(fnmatchcase(domain, d) for d in self.options.internal_domains):
+        if self._internal.match(domain):
             return False
         return domain not in task["peers"]
-
-    def _matches(self, tool: str, globs: list[str]) -> bool:
-        return any(fnmatchcase(tool, g) for g in globs)
 
     # --- rules -------------------------------------------------------------------------------------------------
 
@@ -244,7 +270,9 @@ class ZeroTrustDetector:
         if p.source == "email":
             domains.add(_domain(p.origin))
         if p.source == "user":
-            domains.update(m.group(1).lower() for m in _EMAIL.finditer(p.content[: self.options.max_scan_chars]))
+            text = p.content[: self.options.max_scan_chars]
+            if "@" in text:  # every address has one: most content has none, and the regex is slow on prose
+                domains.update(m.group(1).lower() for m in _EMAIL.finditer(text))
         domains.discard("")
         if not domains:
             return
@@ -285,10 +313,10 @@ class ZeroTrustDetector:
             out.append(scope)
         key, task = self._task(ctx, event)
         changed = False
-        if self._matches(p.tool, o.sensitive_tools) and task["sensitive"] is None:
+        if task["sensitive"] is None and self._sensitive.match(p.tool):
             task["sensitive"] = [p.tool, str(event.event_id)]
             changed = True
-        outbound = self._matches(p.tool, o.outbound_tools)
+        outbound = self._outbound.match(p.tool) is not None
         destinations = [v for k, v in _strings(p.args) if k in o.destination_keys]
         external = sorted({d for d in map(_domain, destinations) if self._is_external(d, task)})
         if outbound and external and task["sensitive"] is not None and not task["flagged"]:

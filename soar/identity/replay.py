@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 
 from soar.config import Tier
 from soar.detect.base import StateStore
@@ -41,8 +42,10 @@ def position_of(item: Ingested) -> str:
 
 
 def _load(state: StateStore, agent_id: str) -> dict[str, str]:
+    """The agent's window, updated in place (and set back once per batch): copying a full window of ``window``
+    ids for every agent in every batch cost more than the rest of verify."""
     raw = state.get(NAMESPACE, agent_id, None)
-    return dict(raw) if isinstance(raw, dict) else {}
+    return raw if isinstance(raw, dict) else {}
 
 
 def replay_findings(
@@ -84,8 +87,9 @@ def replay_findings(
         if reject:
             rejected.add(i)
     for agent_id, seen in windows.items():
-        if len(seen) > window:
-            seen = dict(list(seen.items())[-window:])
+        if len(seen) > window:  # drop the oldest (insertion order), without rebuilding the window
+            for eid in list(islice(seen, len(seen) - window)):
+                del seen[eid]
         state.set(NAMESPACE, agent_id, seen)
     return findings, rejected
 

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
+import re2
+from detect_secrets.plugins.keyword import DENYLIST_REGEX
 
 from soar.detect.base import AgentProfile, DetectConfig, DetectContext, MemoryState
-from soar.detect.zerotrust import CredentialGrant, ZeroTrustDetector, find_pii, find_secrets, iban_ok, luhn_ok
+from soar.detect.zerotrust import (
+    _KEYWORD_GATE,
+    _RE_ONLY_FOLDS,
+    _TOKEN_GATE,
+    CredentialGrant,
+    ZeroTrustDetector,
+    _gates,
+    _glob_regex,
+    find_pii,
+    find_secrets,
+    iban_ok,
+    luhn_ok,
+)
 from soar.identity.scopes import Scope
 from soar.telemetry.events import AgentEvent
 from soar.telemetry.findings import Severity
@@ -210,3 +226,38 @@ def test_zerotrust_without_credential_lookup_falls_back(det: ZeroTrustDetector, 
         ("scope_violation", out_of_grant.event_id),
         ("credential_misuse", borrowed.event_id),
     ]
+
+
+def test_zerotrust_re2_keyword_gate_never_says_no_where_re_says_yes() -> None:
+    """Every code point ``re.IGNORECASE`` matches to a denylist letter is matched by the RE2 gate too, or is one
+    of the characters the gate sends to Python's re; whole texts agree with the re gate."""
+    letters = {c for c in DENYLIST_REGEX if c.isalpha()}
+    for cp in range(0x30000):
+        c = chr(cp)
+        if 0xD800 <= cp < 0xE000 or c in _RE_ONLY_FOLDS:
+            continue
+        for letter in letters:
+            if re.fullmatch(re.escape(letter), c, re.IGNORECASE):
+                assert re2.fullmatch("(?i)" + re.escape(letter), c), (letter, hex(cp))
+    texts = [
+        "nothing here at all",
+        "the PASSWORD is x",
+        "pa\u017fsword: hunter2",  # long s: re folds it to s
+        "AP\u0130_KEY=abc",  # dotted capital I: only re folds it
+        "db_\u0131ass",  # dotless i is not in the denylist words: no match either way
+        "contrase\u00d1a",
+        "lone \ud800 surrogate secret",
+        "token AKIAIOSFODNN7EXAMPLE here",
+        "-----BEGIN RSA PRIVATE KEY-----",
+    ]
+    for text in texts:
+        want = (_KEYWORD_GATE.search(text) is not None, re.search(_TOKEN_GATE.pattern, text) is not None)
+        assert _gates(text) == want, text
+
+
+def test_zerotrust_glob_regex_matches_like_fnmatchcase() -> None:
+    globs = ["hr.*", "db.query", "vault.*", "files.read_private", "x?y", "[ab].c"]
+    rx = _glob_regex(globs)
+    for name in ["hr.read", "hr.", "hr", "db.query", "db.queryx", "vault.get", "xay", "a.c", "c.c", "HR.read", "\n"]:
+        assert (rx.match(name) is not None) == any(fnmatchcase(name, g) for g in globs), name
+    assert _glob_regex([]).match("anything") is None

@@ -51,6 +51,19 @@ def test_replay_window_is_bounded_per_agent() -> None:
     assert len(findings) == 1
 
 
+def test_replay_window_keeps_the_newest_ids_across_batches() -> None:
+    """The window is updated in place batch after batch; past its size the oldest ids drop out, in order."""
+    state = MemoryState()
+    raws = [A.raw("input", PAYLOAD) for _ in range(9)]
+    for start in range(0, 9, 3):
+        batch = [_item(raws[i], i) for i in range(start, start + 3)]
+        assert replay_findings(batch, state, tier=Tier.ADVANCED, window=4) == ([], set())
+    window = state.get(NAMESPACE, "agent-a")
+    assert list(window.values()) == [f"soar.telemetry:0:{i}" for i in range(5, 9)]
+    findings, rejected = replay_findings([_item(r, 100 + i) for i, r in enumerate(raws)], state, tier=Tier.ADVANCED)
+    assert rejected == {5, 6, 7, 8} and len(findings) == 4
+
+
 def test_timestamp_checks() -> None:
     now = utcnow()
     assert check_timestamp(now + timedelta(seconds=400), max_skew_s=300, now=now) == "future"
