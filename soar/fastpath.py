@@ -108,6 +108,7 @@ class FastWorker:
         self.trace = Trace(settings.trace_dir, settings.worker_role)
         self._inflight: deque[_InFlight] = deque()  # findings batches being handled, in fetch order
         self._last_part: dict[Any, asyncio.Task[None]] = {}  # agent -> its part of the latest batch naming it
+        self._commit_lock = asyncio.Lock()
 
     def _consumer(self, topic: str, group: str) -> AIOKafkaConsumer:
         s = self.settings
@@ -222,7 +223,14 @@ class FastWorker:
             inflight.clear()
 
     async def _commit_handled(self, consumer: AIOKafkaConsumer, *, wait: bool = False) -> None:
-        """Commit the offsets of the batches at the head of the queue that are handled (``wait``: all of them)."""
+        """Commit the offsets of the batches at the head of the queue that are handled (``wait``: all of them).
+
+        One caller at a time (the loop, or a revocation): two could otherwise commit out of order.
+        """
+        async with self._commit_lock:
+            await self._commit_handled_locked(consumer, wait)
+
+    async def _commit_handled_locked(self, consumer: AIOKafkaConsumer, wait: bool) -> None:
         inflight = self._inflight
         if wait and inflight:
             await asyncio.wait([b.task for b in inflight])
