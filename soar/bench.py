@@ -535,6 +535,7 @@ async def measure_containment(
         "respond_p99_ms": round(_pct(respond, 0.99), 1),
     }
     if trace_dir is not None:
+        await asyncio.sleep(1.0)  # a findings batch's trace line is written once it is handled to the end and committed
         where = {e: (md.partition, md.offset) for e, md in [(e, await f) for e, f in landed.items()]}
         result["breakdown"] = await attack_breakdown(settings.db_url, attacks, where, trace_dir)
         result["pauses"] = pause_summary(trace_dir, since=min(attacks.values(), default=0.0))
