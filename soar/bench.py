@@ -394,6 +394,96 @@ async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[
     return detect, contain, respond
 
 
+def _trace_lines(trace_dir: Path) -> list[dict[str, Any]]:
+    lines = []
+    for path in sorted(trace_dir.glob("*.jsonl")):
+        role = path.name.split("-", 1)[0]
+        for raw in path.read_bytes().splitlines():
+            if raw.strip():
+                lines.append({**orjson.loads(raw), "role": role})
+    return lines
+
+
+def pause_summary(trace_dir: Path, since: float = 0.0) -> dict[str, dict[str, list[float]]]:
+    """Per process role and kind (``gc`` over 5 ms, loop ``stall`` over 10 ms) from ``since`` (wall clock) on:
+    [count, total ms, max ms]."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for x in _trace_lines(trace_dir):
+        if x.get("kind") in ("gc", "stall") and x["t"] >= since:
+            n, total, top = out.setdefault(x["role"], {}).get(x["kind"], [0, 0.0, 0.0])
+            out[x["role"]][x["kind"]] = [n + 1, round(total + x["ms"], 1), max(top, x["ms"])]
+    return out
+
+
+async def attack_breakdown(
+    url: str, attacks: dict[str, float], where: dict[str, tuple[int, int]], trace_dir: Path
+) -> list[dict[str, Any]]:
+    """Per attack, when each stage was reached, in ms after the attack was produced (``soar.trace`` lines + store).
+
+    ``det_fetch`` / ``det_done``: the detect worker fetched the batch holding the attack / finished it (its
+    findings sent), ``det_batch`` records in that batch; ``finding``: the finding was made; ``resp_fetch``: the
+    responder fetched it; ``commit1``-``commit3``: its transactions committed (runs started, revoke, quarantine);
+    ``recorded``: the quarantine's ``finished_at``; ``stalls``: event-loop stalls and GC pauses (process:ms)
+    between production and containment.
+    """
+    lines = _trace_lines(trace_dir)
+    batches = [x for x in lines if x.get("kind") == "batch"]
+    pauses = [x for x in lines if x.get("kind") in ("gc", "stall")]
+    steps: dict[tuple[str, str, str], float] = {}
+    for x in lines:
+        if x.get("kind") == "step":
+            steps.setdefault((x["run"], x["step"], x["phase"]), x["t"])
+    async with get_sessionmaker(url)() as s:
+        findings = (await s.execute(select(FindingRecord).where(FindingRecord.agent_id.like("attacker-%")))).scalars()
+        by_event: dict[str, FindingRecord] = {}
+        for f in findings:
+            for e in f.event_ids:
+                if e in attacks and (e not in by_event or f.ts < by_event[e].ts):
+                    by_event[e] = f
+        fids = [f.finding_id for f in by_event.values()]
+        q = (
+            select(StepRunRecord, PlaybookRunRecord.finding_id)
+            .join(PlaybookRunRecord, PlaybookRunRecord.run_id == StepRunRecord.run_id)
+            .where(PlaybookRunRecord.finding_id.in_(fids), StepRunRecord.action == "agent:quarantine")
+        )
+        quarantines = [(st, fid) for st, fid in (await s.execute(q)).tuples() if st.status == "succeeded"]
+    first: dict[str, StepRunRecord] = {}
+    for st, fid in quarantines:
+        if st.finished_at is not None and (fid not in first or st.finished_at < first[fid].finished_at):  # type: ignore[operator]
+            first[fid] = st
+    out = []
+    for event_id, produced in attacks.items():
+        row: dict[str, Any] = {}
+
+        def ms(t: float | None, produced: float = produced) -> float | None:
+            return None if t is None else round((t - produced) * 1000, 1)
+
+        part, offset = where[event_id]
+        for b in batches:
+            rng = b["loop"] == "telemetry" and b["parts"].get(str(part))
+            if rng and rng[0] <= offset <= rng[1]:
+                row.update(det_fetch=ms(b["fetched"]), det_done=ms(b["handled"]), det_batch=b["n"])
+                break
+        f = by_event.get(event_id)
+        if f is not None:
+            row["finding"] = ms(f.ts.timestamp())
+            for b in batches:
+                if b["loop"] == "findings" and f.agent_id in b.get("keys", ()):
+                    row.update(resp_fetch=ms(b["fetched"]), resp_batch=b["n"])
+                    break
+            st = first.get(f.finding_id)
+            if st is not None and st.finished_at is not None:
+                revoke = steps.get((st.run_id, "revoke", "started"))
+                row["commit1"] = ms(revoke)
+                row["commit2"] = ms(steps.get((st.run_id, st.step_id, "started")))
+                row["commit3"] = ms(steps.get((st.run_id, st.step_id, "committed")))
+                row["recorded"] = ms(st.finished_at.timestamp())
+                end = st.finished_at.timestamp() + 0.05
+                row["stalls"] = [f"{p['role']}:{p['kind']}:{p['ms']}" for p in pauses if produced <= p["t"] <= end]
+        out.append(row)
+    return out
+
+
 def attacker_agents(seconds: float, attack_every: float) -> list[BenchAgent]:
     """One fresh agent per attack, so no attack is throttled into another's incident."""
     n = max(1, int(seconds / attack_every))
@@ -411,16 +501,19 @@ async def measure_containment(
     attack_every: float,
     say: Callable[..., Any],
     wait_s: float = 20.0,
+    trace_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Inject one attack per attacker every ``attack_every`` s into ``rate`` events/s of background traffic.
 
     Latency runs from producing each attack event to its ``agent:quarantine`` step being recorded as
-    succeeded (wall clock, same machine); ``detect_*`` is attack to finding made.
+    succeeded (wall clock, same machine); ``detect_*`` is attack to finding made. With ``trace_dir`` (where
+    the workers write ``soar.trace`` lines) the result has a ``breakdown`` per attack (``attack_breakdown``).
     """
     topic = topic_map(settings).telemetry
     n_attacks = len(attackers)
     say(f"containment: {n_attacks} attacks into {rate:.0f} events/s of background traffic for {seconds:.0f}s ...")
     attacks: dict[str, float] = {}
+    landed: dict[str, Any] = {}  # event id -> the send's future (its partition and offset)
     background = mixed_events(agents, int(rate * seconds) + 1, seed=11)
     tick = 0.01
     per_tick = rate * tick
@@ -436,7 +529,7 @@ async def measure_containment(
         if time.perf_counter() >= next_attack and len(attacks) < n_attacks:
             atk = attack_event(attackers[len(attacks)])
             attacks[atk.event_id] = time.time()
-            await producer.send(topic, atk.raw, key=atk.agent_id.encode())
+            landed[atk.event_id] = await producer.send(topic, atk.raw, key=atk.agent_id.encode())
             next_attack += attack_every
         await asyncio.sleep(max(0.0, start + (sent / rate) - time.perf_counter()))
     await producer.flush()
@@ -464,6 +557,11 @@ async def measure_containment(
         "respond_p50_ms": round(_pct(respond, 0.5), 1),
         "respond_p99_ms": round(_pct(respond, 0.99), 1),
     }
+    if trace_dir is not None:
+        await asyncio.sleep(1.0)  # a findings batch's trace line is written once it is handled to the end and committed
+        where = {e: (md.partition, md.offset) for e, md in [(e, await f) for e, f in landed.items()]}
+        result["breakdown"] = await attack_breakdown(settings.db_url, attacks, where, trace_dir)
+        result["pauses"] = pause_summary(trace_dir, since=min(attacks.values(), default=0.0))
     say(
         f"attack -> containment recorded: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
         f"({len(contain)}/{len(attacks)} contained); attack -> finding p50 {result['detect_p50_ms']} ms; "
@@ -602,11 +700,20 @@ async def _warm_up(producer: AIOKafkaProducer, settings: Settings, agent: BenchA
 
 
 async def _contain(
-    rate: float, seconds: float, attack_every: float, db: str, split: bool, console: Console | None
+    rate: float,
+    seconds: float,
+    attack_every: float,
+    db: str,
+    split: bool,
+    console: Console | None,
+    breakdown: bool = False,
 ) -> dict[str, Any]:
     say = console.print if console else (lambda *a, **k: None)
     data_dir = Path(tempfile.mkdtemp(prefix="soar-bench-"))
     settings = local_settings(get_settings(), data_dir)
+    trace_dir = data_dir / "trace" if breakdown else None
+    if trace_dir is not None:
+        settings = settings.model_copy(update={"trace_dir": trace_dir})
     url, drop = await _bench_database(db, data_dir)
     settings = settings.model_copy(update={"database_url": url})
     agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
@@ -637,7 +744,15 @@ async def _contain(
         pids = [p.pid for p in services.procs.values()]  # the worker, and the responder when split
         cpu0 = sum(_cpu_seconds(pid) for pid in pids)
         figures = await measure_containment(
-            producer, settings, agents, attackers, rate=rate, seconds=seconds, attack_every=attack_every, say=say
+            producer,
+            settings,
+            agents,
+            attackers,
+            rate=rate,
+            seconds=seconds,
+            attack_every=attack_every,
+            say=say,
+            trace_dir=trace_dir,
         )
         events = figures["background_events_per_s"] * seconds + figures["attacks"]
         cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu0
@@ -661,9 +776,11 @@ def bench_contain(
     db: str = "sqlite",
     split: bool = True,
     console: Console | None = None,
+    breakdown: bool = False,
 ) -> dict[str, Any]:
     """Attack -> containment latency under ``rate`` events/s of background traffic (one worker, fresh database).
 
     ``split``: the responder runs as its own process (``soar worker --role respond``) beside ``--role detect``.
+    ``breakdown``: the workers trace their timings and the result says where each attack's time went.
     """
-    return asyncio.run(_contain(rate, seconds, attack_every, db, split, console))
+    return asyncio.run(_contain(rate, seconds, attack_every, db, split, console, breakdown))

@@ -257,13 +257,20 @@ def bench_contain_cmd(
     attack_every: float = typer.Option(0.5, help="seconds between attacks (each from a fresh agent)"),
     db: str = typer.Option("sqlite", help="sqlite, postgres (fresh database on the local server) or a PostgreSQL URL"),
     split: bool = typer.Option(True, "--split/--no-split", help="responder in its own process, or in the worker"),
+    breakdown: bool = typer.Option(False, "--breakdown", help="trace the workers; where each attack's time went"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """p50/p99 from attack event produced to containment recorded, under steady background traffic."""
     from soar.bench import bench_contain
 
     result = bench_contain(
-        rate=rate, seconds=seconds, attack_every=attack_every, db=db, split=split, console=None if as_json else console
+        rate=rate,
+        seconds=seconds,
+        attack_every=attack_every,
+        db=db,
+        split=split,
+        console=None if as_json else console,
+        breakdown=breakdown,
     )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = 20
     batch_max: int = 512
     batch_within_s: float = 0.005
+    respond_batches_in_flight: int = Field(
+        default=4, ge=1, description="findings batches the responder handles at a time (never two naming one agent)"
+    )
     verify_threads: int = Field(default=2, ge=1, description="threads checking a batch's signatures (no GIL)")
     session_timeout_s: float = 10.0
     heartbeat_s: float = 1.0
@@ -64,6 +67,9 @@ class Settings(BaseSettings):
     token_ttl_s: int = 300
     admin_token: str = Field(default="", description="bearer token for operator API calls; empty: generated")
     operators_file: Path | None = Field(default=None, description="operator tokens and roles (YAML)")
+    trace_dir: Path | None = Field(
+        default=None, description="fast engine: append timing lines here (soar bench contain --breakdown)"
+    )
     webhook_secret: str = Field(default="soar-dev-webhook-secret", description="HMAC key for webhook notifier")
 
     @property

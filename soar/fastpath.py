@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import signal
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -29,22 +33,67 @@ from soar.ingest.decoders import RawRecord
 from soar.runtime import WorkerRuntime
 from soar.telemetry.control import ControlCommand
 from soar.topics import topic_map
+from soar.trace import Trace
 
 log = structlog.get_logger(__name__)
 
 
 class _ReadyOnAssign(ConsumerRebalanceListener):
-    def __init__(self, ready: Path, name: str) -> None:
+    def __init__(self, ready: Path, name: str, on_revoke: Callable[[], Awaitable[None]] | None = None) -> None:
         self.ready = ready
         self.name = name
+        self.on_revoke = on_revoke
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None
+        if self.on_revoke is not None:  # finish and commit what is in flight before the partitions move
+            await self.on_revoke()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         if assigned:
             self.ready.write_text("ready\n")
             log.info("partitions assigned", stage=self.name, n=len(assigned))
+
+
+class _InFlight:
+    """A findings batch being handled: its task (every agent's part) and the offsets to commit once it is done."""
+
+    def __init__(self, task: asyncio.Future[Any], batches: dict[TopicPartition, list[Any]]) -> None:
+        self.task = task
+        self.offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items()}
+        self.line: dict[str, Any] | None = None
+
+    def trace(self, trace: Trace, messages: list[Any]) -> None:
+        """Start this batch's trace line (written once committed)."""
+        line = self.line = {"kind": "batch", "loop": "findings", "fetched": time.time(), "n": len(messages)}
+        line["parts"] = {tp.partition: [off - 1, off - 1] for tp, off in self.offsets.items()}
+        line["keys"] = sorted({m.key.decode() for m in messages if m.key})
+        self.task.add_done_callback(lambda _t: line.update(handled=time.time()))
+
+    def committed(self, trace: Trace) -> None:
+        """Write the trace line, if any."""
+        if self.line is not None:
+            trace.write(**self.line, committed=time.time())
+
+
+class _EarlierBatchFailed(Exception):
+    """An agent's findings wait for its earlier ones; those failed, so these are delivered again after them."""
+
+
+async def _after(prev: asyncio.Task[None] | None, handle: Callable[[list], Awaitable[None]], messages: list) -> None:
+    """Handle one agent's part of a batch once its part of the batch before (``prev``) is done."""
+    if prev is not None:
+        await asyncio.wait([prev])
+        if prev.cancelled() or prev.exception() is not None:
+            raise _EarlierBatchFailed("an earlier batch of this agent failed")
+    await handle(messages)
+
+
+async def _all(parts: list[asyncio.Task[None]]) -> None:
+    """Wait for every part, then raise the first failure (so a failed batch is done only when all of it is)."""
+    results = await asyncio.gather(*parts, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
 
 
 class FastWorker:
@@ -57,6 +106,10 @@ class FastWorker:
         self.topics = topic_map(settings)
         self.runtime = WorkerRuntime(settings, MemoryState(), detect=settings.worker_role != "respond")
         self._stop = asyncio.Event()
+        self.trace = Trace(settings.trace_dir, settings.worker_role)
+        self._inflight: deque[_InFlight] = deque()  # findings batches being handled, in fetch order
+        self._last_part: dict[Any, asyncio.Task[None]] = {}  # agent -> its part of the latest batch naming it
+        self._commit_lock = asyncio.Lock()
 
     def _consumer(self, topic: str, group: str) -> AIOKafkaConsumer:
         s = self.settings
@@ -100,14 +153,23 @@ class FastWorker:
 
         return send_many
 
-    async def _loop(self, consumer: AIOKafkaConsumer, handle: Callable[[list], Awaitable[None]]) -> None:
+    async def _loop(
+        self, consumer: AIOKafkaConsumer, handle: Callable[[list], Awaitable[None]], name: str = ""
+    ) -> None:
+        trace = self.trace
         while not self._stop.is_set():
             batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.batch_max)
             messages = [m for msgs in batches.values() for m in msgs]
             if not messages:
                 continue
+            line: dict[str, Any] | None = None
+            if trace.enabled:
+                line = {"kind": "batch", "loop": name, "fetched": time.time(), "n": len(messages)}
+                line["parts"] = {tp.partition: [msgs[0].offset, msgs[-1].offset] for tp, msgs in batches.items()}
             try:
                 await handle(messages)
+                if line is not None:
+                    line["handled"] = time.time()
             except Exception:  # a failed batch is retried from the last commit, never silently skipped
                 log.exception("batch failed; seeking back to the last committed offsets")
                 try:
@@ -119,13 +181,125 @@ class FastWorker:
                 await asyncio.sleep(1.0)
                 continue
             await self.producer.flush()
+            if line is not None:
+                line["flushed"] = time.time()
             try:
                 await consumer.commit()
+                if line is not None:
+                    line["committed"] = time.time()
+                    trace.write(**line)
             except KafkaError as e:
                 # The group rebalanced under us (a restarted broker forgot it, or a slow batch overran the poll
                 # interval): the batch is delivered again to the partitions' owner, and findings, runs and steps
                 # are idempotent. Dying here would turn a broker restart into a worker outage.
                 log.warning("offset commit failed; the batch will be delivered again", error=str(e)[:300])
+
+    async def _respond_loop(self, consumer: AIOKafkaConsumer, handle: Callable[[list], Awaitable[None]]) -> None:
+        """The findings loop: each fetch goes to the responder at once, beside the batches still being handled.
+
+        Handling a batch runs its runs to the end (notifications, later steps, a second playbook), several times
+        as long as reaching containment; when the next fetch waited for it, a later attack queued behind an
+        earlier one's paging. Now up to ``respond_batches_in_flight`` batches are handled at a time. A batch is
+        split by agent (the record key): an agent's part starts once the part of the batch before it that names
+        the same agent is done, so one agent's findings stay in order, and not at all if that one failed.
+        Offsets are committed in fetch order, up to the last batch that is done with every batch before it (at
+        least once, as in ``_loop``); after a failed batch the others finish, then the consumer seeks back to the
+        last commit and everything after it is delivered again (findings, runs and steps are idempotent).
+        """
+        inflight = self._inflight
+        slots = asyncio.Semaphore(max(1, self.settings.respond_batches_in_flight))
+        last = self._last_part
+        try:
+            while not self._stop.is_set():
+                await slots.acquire()
+                try:
+                    batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.batch_max)
+                except BaseException:
+                    slots.release()
+                    raise
+                messages = [m for msgs in batches.values() for m in msgs]
+                if not messages:
+                    slots.release()
+                    await self._commit_handled(consumer)
+                    continue
+                by_agent: dict[Any, list[Any]] = {}
+                for m in messages:
+                    by_agent.setdefault(m.key, []).append(m)
+                parts = []
+                for key, msgs in by_agent.items():
+                    part = asyncio.create_task(_after(last.get(key), handle, msgs))
+                    last[key] = part
+                    parts.append(part)
+                batch = _InFlight(asyncio.create_task(_all(parts)), batches)
+                batch.task.add_done_callback(lambda _t: slots.release())
+                if self.trace.enabled:
+                    batch.trace(self.trace, messages)
+                inflight.append(batch)
+                for key in [k for k, t in last.items() if t.done() and not t.cancelled() and t.exception() is None]:
+                    del last[key]  # done and well: nothing to wait for (a failed one stays until the seek back)
+                await self._commit_handled(consumer)
+        finally:
+            for b in inflight:
+                b.task.cancel()
+            await asyncio.gather(*(b.task for b in inflight), return_exceptions=True)
+            inflight.clear()
+
+    async def _commit_handled(self, consumer: AIOKafkaConsumer, *, wait: bool = False) -> None:
+        """Commit the offsets of the batches at the head of the queue that are handled (``wait``: all of them).
+
+        One caller at a time (the loop, or a revocation): two could otherwise commit out of order.
+        """
+        async with self._commit_lock:
+            await self._commit_handled_locked(consumer, wait)
+
+    async def _commit_handled_locked(self, consumer: AIOKafkaConsumer, wait: bool) -> None:
+        inflight = self._inflight
+        if wait and inflight:
+            await asyncio.wait([b.task for b in inflight])
+        offsets: dict[TopicPartition, int] = {}
+        done: list[_InFlight] = []
+        while inflight and inflight[0].task.done():
+            b = inflight.popleft()
+            if b.task.cancelled() or b.task.exception() is not None:
+                await self._seek_back(consumer, b, offsets)
+                return
+            offsets.update(b.offsets)
+            done.append(b)
+        if not offsets:
+            return
+        await self.producer.flush()
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as e:  # as in _loop: the batches are delivered again to the partitions' owner
+            log.warning("offset commit failed; the batches will be delivered again", error=str(e)[:300])
+            return
+        for b in done:
+            b.committed(self.trace)
+
+    async def _seek_back(
+        self, consumer: AIOKafkaConsumer, failed: _InFlight, handled: dict[TopicPartition, int]
+    ) -> None:
+        """A batch failed: let the others finish, commit those before it, then fetch again from there."""
+        error = None if failed.task.cancelled() else failed.task.exception()
+        log.error("batch failed; seeking back to the last committed offsets", exc_info=error)
+        rest = list(self._inflight)
+        self._inflight.clear()
+        if rest:
+            await asyncio.wait([b.task for b in rest])
+            for b in rest:  # delivered again below; their errors (if any) were logged by the parts that raised them
+                if not b.task.cancelled():
+                    b.task.exception()
+        self._last_part.clear()  # everything after the last commit is delivered again, in order
+        try:
+            if handled:
+                await self.producer.flush()
+                await consumer.commit(handled)
+            for tp in {tp for b in (failed, *rest) for tp in b.offsets}:
+                committed = await consumer.committed(tp)
+                consumer.seek(tp, committed if committed is not None else 0)
+        except KafkaError as e:  # revoked meanwhile: the new owner starts from the last commit
+            log.warning("cannot seek back", error=str(e)[:300])
+        await asyncio.sleep(1.0)
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT."""
@@ -153,17 +327,22 @@ class FastWorker:
         consumers: list[AIOKafkaConsumer] = []
         tasks: list[asyncio.Task[None]] = []
         if respond:
-            responder = self.runtime.start_responder(publish)
+            responder = self.runtime.start_responder(
+                publish, step_hook=self._trace_step if self.trace.enabled else None
+            )
             await responder.resume()
             findings = self._consumer(self.topics.findings, f"{s.app_id}-findings")
-            findings.subscribe([self.topics.findings], listener=_ReadyOnAssign(responder_ready, "findings"))
+            findings.subscribe(
+                [self.topics.findings],
+                listener=_ReadyOnAssign(responder_ready, "findings", lambda: self._commit_handled(findings, wait=True)),
+            )
             await findings.start()
             consumers.append(findings)
 
             async def on_findings(messages: list) -> None:
                 await self.runtime.handle_findings([m.value for m in messages])
 
-            tasks.append(asyncio.create_task(self._loop(findings, on_findings)))
+            tasks.append(asyncio.create_task(self._respond_loop(findings, on_findings)))
         if detect:
             await self.runtime.refresh_directory()
             telemetry = self._consumer(self.topics.telemetry, f"{s.app_id}-telemetry")
@@ -184,7 +363,18 @@ class FastWorker:
                     except Exception:  # the database may be briefly unavailable; keep the last snapshot
                         log.exception("directory refresh failed")
 
-            tasks += [asyncio.create_task(self._loop(telemetry, on_telemetry)), asyncio.create_task(refresh())]
+            tasks += [
+                asyncio.create_task(self._loop(telemetry, on_telemetry, "telemetry")),
+                asyncio.create_task(refresh()),
+            ]
+        # What start-up loaded (detector models and rule packs, playbooks, the key directory, libraries) lives as
+        # long as the process. Frozen, it is out of the collector's sight: a full collection no longer walks its
+        # ~200k objects, which took 140-305 ms in the detect worker, a pause on every event in flight.
+        gc.collect()
+        gc.freeze()
+        watcher = self.trace.start()  # after that collection: the trace shows pauses in service, not start-up's
+        if watcher is not None:
+            tasks.append(watcher)
         try:
             done, _ = await asyncio.wait(
                 [*tasks, asyncio.create_task(self._stop.wait())], return_when="FIRST_COMPLETED"
@@ -202,6 +392,10 @@ class FastWorker:
             await self.producer.stop()
             for path in (ready, responder_ready):
                 path.unlink(missing_ok=True)
+            self.trace.close()
+
+    def _trace_step(self, run_id: str, step_id: str, phase: str) -> None:
+        self.trace.write(kind="step", t=time.time(), run=run_id, step=step_id, phase=phase)
 
 
 def run_fast_worker(settings: Settings) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from soar.config import Settings
 from soar.decide.engine import Responder
+from soar.decide.executor import StepHook
 from soar.decide.loader import load_playbooks
 from soar.detect import build_detectors
 from soar.detect.base import CredentialGrant, DetectConfig, StateStore
@@ -31,7 +32,7 @@ from soar.store.models import PlaybookRunRecord
 from soar.store.retry import StoreRetry
 from soar.store.session import get_sessionmaker
 from soar.telemetry.control import ControlCommand
-from soar.telemetry.events import utcnow
+from soar.telemetry.events import RESTORE_TASK_PREFIX, AgentEvent, MemoryReadEvent, MemoryWriteEvent, utcnow
 from soar.telemetry.findings import Finding
 from soar.verify.checks import KeyDirectory
 from soar.verify.directory import CREDENTIAL_GRACE_S, load_credentials, load_directory, load_for_kids
@@ -51,6 +52,13 @@ CREDENTIAL_PRUNE_S = 60.0  # how often expired credentials are dropped from the 
 CREDENTIAL_NEGATIVE_TTL_S = 60.0
 Send = Callable[[bytes | None, bytes], Awaitable[None]]
 SendMany = Callable[[Sequence[bytes]], Awaitable[None]]  # unkeyed values, produced together (dead letters)
+
+
+def _touches_memory(event: AgentEvent) -> bool:
+    """A memory write (recorded in the ledger) or a restore confirmation (recorded on its rollback step)."""
+    return isinstance(event, MemoryWriteEvent) or (
+        isinstance(event, MemoryReadEvent) and event.task_id.startswith(RESTORE_TASK_PREFIX)
+    )
 
 
 class WorkerRuntime:
@@ -76,9 +84,13 @@ class WorkerRuntime:
         self._cred_since: datetime | None = None  # credentials issued from then on are read at the next refresh
         self._cred_pruned = 0.0
 
-    def start_responder(self, publish: Callable[[ControlCommand], Awaitable[None]]) -> Responder:
-        """Create the responder with the control-topic publisher."""
-        self.responder = Responder(self.sessionmaker, self.playbooks, publish, Notifiers.from_settings(self.settings))
+    def start_responder(
+        self, publish: Callable[[ControlCommand], Awaitable[None]], step_hook: StepHook | None = None
+    ) -> Responder:
+        """Create the responder with the control-topic publisher (``step_hook``: see ``Executor``)."""
+        self.responder = Responder(
+            self.sessionmaker, self.playbooks, publish, Notifiers.from_settings(self.settings), step_hook=step_hook
+        )
         return self.responder
 
     async def refresh_directory(self, min_interval: float = 0.0) -> None:
@@ -175,13 +187,19 @@ class WorkerRuntime:
         # Advanced/Optimized: reads are checked against the ledger
         await self.store_retry.run(lambda: self.ledger_reads.prime(parsed), "ledger reads")
         result = self.pipeline.analyse(parsed, dead_letters)
+        # The ledger must hold a write before any finding about it reaches the responder (rollback reads it), and a
+        # restore confirmation is recorded before its agent's findings. Findings of the other agents go out first:
+        # they need neither, and the ledger's commit is a database round trip (an fsync) an attack need not wait for.
+        held = {e.agent_id for e in result.events if _touches_memory(e)}
+        later = [f for f in result.findings if f.agent_id in held]
+        for f in result.findings:
+            if f.agent_id not in held:
+                await self._send_finding(f, send_finding)
         if result.memory_writes:
-            # The ledger must hold a write before any finding about it reaches the responder (rollback reads it).
             await self.store_retry.run(lambda: self._record_writes(result.memory_writes), "memory ledger")
         await self.restorations.record(result.events)  # restore confirmations -> the memory:rollback step
-        for f in result.findings:
-            FINDINGS.labels(f.detector, f.rule).inc()
-            await send_finding(f.agent_id.encode(), f.model_dump_json().encode())
+        for f in later:
+            await self._send_finding(f, send_finding)
         if result.dead_letters:
             reasons: dict[str, int] = {}
             values = []
@@ -198,6 +216,11 @@ class WorkerRuntime:
         EVENTS.inc(len(records))
         BATCH_SECONDS.observe(time.perf_counter() - t0)
         return result
+
+    @staticmethod
+    async def _send_finding(f: Finding, send_finding: Send) -> None:
+        FINDINGS.labels(f.detector, f.rule).inc()
+        await send_finding(f.agent_id.encode(), f.model_dump_json().encode())
 
     async def _record_writes(self, writes: Sequence) -> None:
         async with self.sessionmaker() as session, session.begin():

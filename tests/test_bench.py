@@ -38,3 +38,19 @@ def test_bench_contain_reports_figures(db: str) -> None:
     assert printed["database"] == ("sqlite" if db == "sqlite" else "postgresql")
     assert printed["attacks"] == 2 and printed["contained"] == 2
     assert set(printed["core_us_per_event"]) >= {"ingest", "verify", "detect"}
+
+
+@pytest.mark.integration
+def test_bench_contain_breakdown_says_where_each_attack_went() -> None:
+    args = ["bench", "contain", "--json", "--breakdown", "--rate", "200", "--seconds", "2", "--attack-every", "1"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    printed = json.loads(res.stdout.strip().splitlines()[-1])
+    rows = printed["breakdown"]
+    assert len(rows) == printed["attacks"] == 2
+    for row in rows:  # each stage is reached after the one before it (causal order, not a timing bound)
+        stages = [row[k] for k in ("det_fetch", "finding", "resp_fetch", "commit1", "commit2", "commit3")]
+        assert stages == sorted(stages), row
+        assert row["det_fetch"] <= row["det_done"] and row["recorded"] <= row["commit3"]
+        assert row["det_batch"] >= 1 and row["resp_batch"] >= 1
+    assert set(printed["pauses"]) <= {"detect", "respond"}

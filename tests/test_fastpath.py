@@ -1,0 +1,137 @@
+"""The fast engine's findings loop through the real embedded broker: batches handled side by side, in order per
+agent, offsets committed only past handled batches, a failed batch delivered again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+from soar.broker import EmbeddedBroker
+from soar.config import Settings
+from soar.fastpath import FastWorker
+from soar.topics import TopicMap
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def worker(
+    broker: EmbeddedBroker, topics: TopicMap, sqlite_url: str, tmp_path: Path
+) -> AsyncIterator[FastWorker]:
+    """A responder-role worker on the test's topics; its producer started, its loops not."""
+    settings = Settings(
+        broker=broker.bootstrap,
+        database_url=sqlite_url,
+        data_dir=tmp_path,
+        worker_role="respond",
+        topic_telemetry=topics.telemetry,
+        topic_findings=topics.findings,
+        topic_control=topics.control,
+        topic_deadletter=topics.deadletter,
+        app_id=f"t-{uuid.uuid4().hex[:8]}",
+        session_timeout_s=6.0,
+    )
+    w = FastWorker(settings)
+    w.producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await w.producer.start()
+    yield w
+    await w.producer.stop()
+
+
+async def _send(broker: EmbeddedBroker, topic: str, *records: tuple[bytes, bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def _committed_past_everything(worker: FastWorker, consumer, topic: str) -> bool:  # type: ignore[no-untyped-def]
+    for p in consumer.partitions_for_topic(topic) or ():
+        tp = TopicPartition(topic, p)
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end and (await consumer.committed(tp) or 0) < end:
+            return False
+    return True
+
+
+async def test_respond_loop_handles_another_agent_beside_a_slow_batch_and_one_agent_in_order(
+    worker: FastWorker, broker: EmbeddedBroker, topics: TopicMap
+) -> None:
+    log: list[tuple[str, bytes, bytes]] = []
+    slow_started = asyncio.Event()
+    other_done = asyncio.Event()
+
+    async def handle(messages: list) -> None:  # type: ignore[type-arg]
+        for m in messages:
+            log.append(("start", m.key, m.value))
+            if m.value == b"slow":
+                slow_started.set()
+                # finishes only once another agent's batch was handled meanwhile (a timeout fails the test)
+                await asyncio.wait_for(other_done.wait(), 20)
+            if m.key == b"agent-b":
+                other_done.set()
+            log.append(("end", m.key, m.value))
+
+    consumer = worker._consumer(topics.findings, f"{worker.settings.app_id}-findings")
+    consumer.subscribe([topics.findings])
+    await consumer.start()
+    loop = asyncio.create_task(worker._respond_loop(consumer, handle))
+    try:
+        await _send(broker, topics.findings, (b"agent-a", b"slow"))
+        await asyncio.wait_for(slow_started.wait(), 30)
+        await _send(broker, topics.findings, (b"agent-b", b"other"), (b"agent-a", b"after"))
+        for _ in range(200):
+            if ("end", b"agent-a", b"after") in log and await _committed_past_everything(
+                worker, consumer, topics.findings
+            ):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        worker._stop.set()
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        await consumer.stop()
+    order = [(phase, v) for phase, _, v in log]
+    assert order.index(("end", b"other")) < order.index(("end", b"slow"))  # side by side
+    assert order.index(("end", b"slow")) < order.index(("start", b"after"))  # one agent's findings in order
+    assert order.count(("start", b"slow")) == 1 and order.count(("start", b"after")) == 1
+
+
+async def test_respond_loop_delivers_a_failed_batch_again_and_commits_past_it_once_handled(
+    worker: FastWorker, broker: EmbeddedBroker, topics: TopicMap
+) -> None:
+    attempts: list[bytes] = []
+
+    async def handle(messages: list) -> None:  # type: ignore[type-arg]
+        for m in messages:
+            attempts.append(m.value)
+            if m.value == b"flaky" and attempts.count(b"flaky") == 1:
+                raise RuntimeError("the first attempt fails")
+
+    consumer = worker._consumer(topics.findings, f"{worker.settings.app_id}-findings")
+    consumer.subscribe([topics.findings])
+    await consumer.start()
+    loop = asyncio.create_task(worker._respond_loop(consumer, handle))
+    try:
+        await _send(broker, topics.findings, (b"agent-c", b"flaky"))
+        ok = False
+        for _ in range(300):
+            if attempts.count(b"flaky") >= 2 and await _committed_past_everything(worker, consumer, topics.findings):
+                ok = True
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        worker._stop.set()
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        await consumer.stop()
+    assert ok, attempts
+    assert attempts.count(b"flaky") == 2
