@@ -41,6 +41,9 @@ console = Console()
 
 def main() -> None:
     """Entry point of the ``soar`` console script."""
+    from soar.logs import configure_logging
+
+    configure_logging("warning", cache=False)  # serving commands (api, worker) set their own level after
     cli()
 
 

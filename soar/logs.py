@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import structlog
 
 _NOISY = ("aiokafka", "faust", "mode", "aiosqlite", "sqlalchemy", "uvicorn.access", "httpx")
 
 
-def configure_logging(level: str | int = "warning", *, json: bool | None = None) -> None:
-    """Configure stdlib logging and structlog for this process (``SOAR_LOG_JSON=1`` for JSON lines)."""
+def configure_logging(level: str | int = "warning", *, json: bool | None = None, cache: bool = True) -> None:
+    """Configure stdlib logging and structlog for this process (``SOAR_LOG_JSON=1`` for JSON lines).
+
+    Logs go to stderr: stdout carries the commands' own output (``--json`` prints one JSON object there).
+    ``cache=False`` leaves loggers unbound to this configuration, so a later call (a command that serves at
+    level info) takes over every logger.
+    """
     lvl = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if json is None:
         json = os.environ.get("SOAR_LOG_JSON", "") not in ("", "0", "false")
-    logging.basicConfig(level=lvl, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=lvl, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(lvl)
     # these libraries log at debug for every message they move: keep those records from being built at all
     for name in _NOISY:
@@ -36,5 +42,6 @@ def configure_logging(level: str | int = "warning", *, json: bool | None = None)
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=cache,
     )
