@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from sqlalchemy import make_url, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from soar.config import Settings, get_settings
 from soar.decide.loader import load_playbooks
@@ -350,6 +350,17 @@ async def measure_throughput(
     return out
 
 
+async def _first_findings(s: AsyncSession, attacks: dict[str, float]) -> dict[str, FindingRecord]:
+    """The earliest finding made about each attack event (attack agents are named ``attacker-*``)."""
+    findings = (await s.execute(select(FindingRecord).where(FindingRecord.agent_id.like("attacker-%")))).scalars()
+    by_event: dict[str, FindingRecord] = {}
+    for f in findings:
+        for e in f.event_ids:
+            if e in attacks and (e not in by_event or f.ts < by_event[e].ts):
+                by_event[e] = f
+    return by_event
+
+
 async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[float], list[float], list[float]]:
     """(detect ms, contain ms, respond ms) per attack; contain and respond for those with a recorded quarantine.
 
@@ -357,12 +368,7 @@ async def _containment_times(url: str, attacks: dict[str, float]) -> tuple[list[
     findings topic hop included), without the detection time that moves with the background load.
     """
     async with get_sessionmaker(url)() as s:
-        findings = (await s.execute(select(FindingRecord).where(FindingRecord.agent_id.like("attacker-%")))).scalars()
-        by_event: dict[str, FindingRecord] = {}
-        for f in findings:
-            for e in f.event_ids:
-                if e in attacks and (e not in by_event or f.ts < by_event[e].ts):
-                    by_event[e] = f
+        by_event = await _first_findings(s, attacks)
         fids = [f.finding_id for f in by_event.values()]
         runs = (
             (await s.execute(select(PlaybookRunRecord).where(PlaybookRunRecord.finding_id.in_(fids)))).scalars().all()
@@ -434,12 +440,7 @@ async def attack_breakdown(
         if x.get("kind") == "step":
             steps.setdefault((x["run"], x["step"], x["phase"]), x["t"])
     async with get_sessionmaker(url)() as s:
-        findings = (await s.execute(select(FindingRecord).where(FindingRecord.agent_id.like("attacker-%")))).scalars()
-        by_event: dict[str, FindingRecord] = {}
-        for f in findings:
-            for e in f.event_ids:
-                if e in attacks and (e not in by_event or f.ts < by_event[e].ts):
-                    by_event[e] = f
+        by_event = await _first_findings(s, attacks)
         fids = [f.finding_id for f in by_event.values()]
         q = (
             select(StepRunRecord, PlaybookRunRecord.finding_id)

@@ -4,12 +4,13 @@ agent, offsets committed only past handled batches, a failed batch delivered aga
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from soar.broker import EmbeddedBroker
 from soar.config import Settings
@@ -62,6 +63,26 @@ async def _committed_past_everything(worker: FastWorker, consumer, topic: str) -
     return True
 
 
+@contextlib.asynccontextmanager
+async def _running_respond_loop(
+    worker: FastWorker,
+    topics: TopicMap,
+    handle: Callable[[list], Awaitable[None]],  # type: ignore[type-arg]
+) -> AsyncIterator[AIOKafkaConsumer]:
+    """The worker's findings loop running over ``handle``; stopped and its consumer closed on the way out."""
+    consumer = worker._consumer(topics.findings, f"{worker.settings.app_id}-findings")
+    consumer.subscribe([topics.findings])
+    await consumer.start()
+    loop = asyncio.create_task(worker._respond_loop(consumer, handle))
+    try:
+        yield consumer
+    finally:
+        worker._stop.set()
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+        await consumer.stop()
+
+
 async def test_respond_loop_handles_another_agent_beside_a_slow_batch_and_one_agent_in_order(
     worker: FastWorker, broker: EmbeddedBroker, topics: TopicMap
 ) -> None:
@@ -80,11 +101,7 @@ async def test_respond_loop_handles_another_agent_beside_a_slow_batch_and_one_ag
                 other_done.set()
             log.append(("end", m.key, m.value))
 
-    consumer = worker._consumer(topics.findings, f"{worker.settings.app_id}-findings")
-    consumer.subscribe([topics.findings])
-    await consumer.start()
-    loop = asyncio.create_task(worker._respond_loop(consumer, handle))
-    try:
+    async with _running_respond_loop(worker, topics, handle) as consumer:
         await _send(broker, topics.findings, (b"agent-a", b"slow"))
         await asyncio.wait_for(slow_started.wait(), 30)
         await _send(broker, topics.findings, (b"agent-b", b"other"), (b"agent-a", b"after"))
@@ -94,11 +111,6 @@ async def test_respond_loop_handles_another_agent_beside_a_slow_batch_and_one_ag
             ):
                 break
             await asyncio.sleep(0.1)
-    finally:
-        worker._stop.set()
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
-        await consumer.stop()
     order = [(phase, v) for phase, _, v in log]
     assert order.index(("end", b"other")) < order.index(("end", b"slow"))  # side by side
     assert order.index(("end", b"slow")) < order.index(("start", b"after"))  # one agent's findings in order
@@ -116,11 +128,7 @@ async def test_respond_loop_delivers_a_failed_batch_again_and_commits_past_it_on
             if m.value == b"flaky" and attempts.count(b"flaky") == 1:
                 raise RuntimeError("the first attempt fails")
 
-    consumer = worker._consumer(topics.findings, f"{worker.settings.app_id}-findings")
-    consumer.subscribe([topics.findings])
-    await consumer.start()
-    loop = asyncio.create_task(worker._respond_loop(consumer, handle))
-    try:
+    async with _running_respond_loop(worker, topics, handle) as consumer:
         await _send(broker, topics.findings, (b"agent-c", b"flaky"))
         ok = False
         for _ in range(300):
@@ -128,10 +136,5 @@ async def test_respond_loop_delivers_a_failed_batch_again_and_commits_past_it_on
                 ok = True
                 break
             await asyncio.sleep(0.1)
-    finally:
-        worker._stop.set()
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
-        await consumer.stop()
     assert ok, attempts
     assert attempts.count(b"flaky") == 2
