@@ -13,6 +13,23 @@ import sys
 
 import structlog
 
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the moment of writing, not when logging was configured.
+
+    A command run in process (a test's CliRunner, an embedding application) swaps ``sys.stderr`` for a stream it
+    closes afterwards; a logger holding that stream would fail on every later line.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = _CurrentStderr()
+
 _NOISY = ("aiokafka", "faust", "mode", "aiosqlite", "sqlalchemy", "uvicorn.access", "httpx")
 
 
@@ -26,7 +43,7 @@ def configure_logging(level: str | int = "warning", *, json: bool | None = None,
     lvl = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if json is None:
         json = os.environ.get("SOAR_LOG_JSON", "") not in ("", "0", "false")
-    logging.basicConfig(level=lvl, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=lvl, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(lvl)
     # these libraries log at debug for every message they move: keep those records from being built at all
     for name in _NOISY:
@@ -42,6 +59,6 @@ def configure_logging(level: str | int = "warning", *, json: bool | None = None,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_STDERR),
         cache_logger_on_first_use=cache,
     )
