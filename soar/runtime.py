@@ -32,7 +32,7 @@ from soar.store.models import PlaybookRunRecord
 from soar.store.retry import StoreRetry
 from soar.store.session import get_sessionmaker
 from soar.telemetry.control import ControlCommand
-from soar.telemetry.events import RESTORE_TASK_PREFIX, AgentEvent, MemoryReadEvent, MemoryWriteEvent, utcnow
+from soar.telemetry.events import AgentEvent, MemoryWriteEvent, is_restore_confirmation, utcnow
 from soar.telemetry.findings import Finding
 from soar.verify.checks import KeyDirectory
 from soar.verify.directory import CREDENTIAL_GRACE_S, load_credentials, load_directory, load_for_kids
@@ -56,9 +56,7 @@ SendMany = Callable[[Sequence[bytes]], Awaitable[None]]  # unkeyed values, produ
 
 def _touches_memory(event: AgentEvent) -> bool:
     """A memory write (recorded in the ledger) or a restore confirmation (recorded on its rollback step)."""
-    return isinstance(event, MemoryWriteEvent) or (
-        isinstance(event, MemoryReadEvent) and event.task_id.startswith(RESTORE_TASK_PREFIX)
-    )
+    return isinstance(event, MemoryWriteEvent) or is_restore_confirmation(event)
 
 
 class WorkerRuntime:

@@ -26,7 +26,13 @@ from soar.detect.injection import rules_for
 from soar.detect.ml import TextModel, load_model
 from soar.detect.normalize import HIDDEN_ORIGINS, normalize
 from soar.detect.rules import RuleSpec, SeverityName, combined_confidence, raise_severity
-from soar.telemetry.events import RESTORE_TASK_PREFIX, UNTRUSTED_SOURCES, AgentEvent, MemoryReadEvent, MemoryWriteEvent
+from soar.telemetry.events import (
+    UNTRUSTED_SOURCES,
+    AgentEvent,
+    MemoryReadEvent,
+    MemoryWriteEvent,
+    is_restore_confirmation,
+)
 from soar.telemetry.findings import Finding, Severity
 from soar.telemetry.signing import value_hash
 
@@ -295,7 +301,7 @@ class MemoryPoisoningDetector:
         p = event.payload
         key = f"{event.agent_id}|{p.store}|{p.key}"
         prev = ctx.state.get(ENTRY_NS, key)
-        if event.task_id.startswith(RESTORE_TASK_PREFIX):
+        if is_restore_confirmation(event):
             # the SDK confirming a restore soar ordered: the restored value is the expected state from now on
             if prev:
                 ctx.state.set(ENTRY_NS, key, {**prev, "h": p.value_hash.lower(), "eid": str(event.event_id)})

@@ -24,7 +24,7 @@ from soar.detect.base import StateStore
 from soar.detect.memory import ENTRY_NS
 from soar.ingest.decoders import Ingested
 from soar.memory.ledger import Slot, current_entries
-from soar.telemetry.events import RESTORE_TASK_PREFIX, UNTRUSTED_SOURCES, MemoryReadEvent
+from soar.telemetry.events import UNTRUSTED_SOURCES, MemoryReadEvent, is_restore_confirmation
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ class LedgerReads:
         slots: set[Slot] = set()
         for item in parsed:
             ev = item.event
-            if isinstance(ev, MemoryReadEvent) and not ev.task_id.startswith(RESTORE_TASK_PREFIX):
+            if isinstance(ev, MemoryReadEvent) and not is_restore_confirmation(ev):
                 slots.add((ev.agent_id, ev.payload.store, ev.payload.key))
         if not slots:
             return 0

@@ -249,6 +249,11 @@ PAYLOADS: dict[str, type[BaseModel]] = {
 }
 
 
+def is_restore_confirmation(event: AgentEvent) -> bool:
+    """A memory read by which the SDK confirms a ``restore_memory`` command (task ``restore:<command id>``)."""
+    return isinstance(event, MemoryReadEvent) and event.task_id.startswith(RESTORE_TASK_PREFIX)
+
+
 def utcnow() -> datetime:
     """Timezone-aware now, UTC."""
     return datetime.now(UTC)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from soar.config import Tier
 from soar.detect.base import AgentProfile, CredentialGrant
 from soar.ingest.decoders import Ingested
-from soar.telemetry.events import RESTORE_TASK_PREFIX, utcnow
+from soar.telemetry.events import is_restore_confirmation, utcnow
 from soar.telemetry.findings import Finding, Severity
 from soar.telemetry.signing import b64u_decode, verify_bytes
 
@@ -123,7 +123,7 @@ def verify(
             return Verdict(False, findings, reject_reason="bad_signature")
 
     # heartbeats, and the SDK's reads confirming a restore (task "restore:<command id>"), are expected
-    confirming = ev.kind == "memory_read" and ev.task_id.startswith(RESTORE_TASK_PREFIX)
+    confirming = is_restore_confirmation(ev)
     if ev.agent_id in directory.quarantined and ev.kind != "lifecycle" and not confirming:
         finding(
             "activity_while_quarantined",
