@@ -428,7 +428,9 @@ async def attack_breakdown(
 
     ``det_fetch`` / ``det_done``: the detect worker fetched the batch holding the attack / finished it (its
     findings sent), ``det_batch`` records in that batch; ``finding``: the finding was made; ``resp_fetch``: the
-    responder fetched it; ``commit1``-``commit3``: its transactions committed (runs started, revoke, quarantine);
+    responder fetched it; ``commit1``-``commit3``: its transactions committed (runs started, revoke,
+    quarantine; revoke and quarantine normally commit with the runs, ``Executor.run_inline``: then ``commit2``
+    is absent);
     ``recorded``: the quarantine's ``finished_at``; ``stalls``: event-loop stalls and GC pauses (process:ms)
     between production and containment.
     """
@@ -474,8 +476,9 @@ async def attack_breakdown(
                     break
             st = first.get(f.finding_id)
             if st is not None and st.finished_at is not None:
-                revoke = steps.get((st.run_id, "revoke", "started"))
-                row["commit1"] = ms(revoke)
+                # revoke and quarantine run inline (committed with the runs' creation) unless one failed there
+                created = steps.get((st.run_id, "revoke", "started")) or steps.get((st.run_id, "revoke", "committed"))
+                row["commit1"] = ms(created)
                 row["commit2"] = ms(steps.get((st.run_id, st.step_id, "started")))
                 row["commit3"] = ms(steps.get((st.run_id, st.step_id, "committed")))
                 row["recorded"] = ms(st.finished_at.timestamp())

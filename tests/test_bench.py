@@ -49,8 +49,10 @@ def test_bench_contain_breakdown_says_where_each_attack_went() -> None:
     rows = printed["breakdown"]
     assert len(rows) == printed["attacks"] == 2
     for row in rows:  # each stage is reached after the one before it (causal order, not a timing bound)
-        stages = [row[k] for k in ("det_fetch", "finding", "resp_fetch", "commit1", "commit2", "commit3")]
-        assert stages == sorted(stages), row
+        # revoke and quarantine normally commit with the runs (no commit2 of their own)
+        order = ("det_fetch", "finding", "resp_fetch", "commit1", "commit2", "commit3")
+        stages = [row[k] for k in order if k != "commit2" or row[k] is not None]
+        assert None not in stages and stages == sorted(stages), row
         assert row["det_fetch"] <= row["det_done"] and row["recorded"] <= row["commit3"]
         assert row["det_batch"] >= 1 and row["resp_batch"] >= 1
     assert set(printed["pauses"]) <= {"detect", "respond"}

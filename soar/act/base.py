@@ -77,6 +77,10 @@ class Action:
     example: ClassVar[str] = ""
     #: containment steps gate incident status (contained) and wait for approval in ``approve`` mode
     containment: ClassVar[bool] = True
+    #: its effects are rows in soar's own database and control commands on the broker (no call to anything
+    #: outside, no wait on a person): as a run's first steps it may commit in the transaction that creates the
+    #: run (``Executor.run_inline``), so containment is recorded with one commit
+    inline: ClassVar[bool] = False
 
     class Params(ActionParams):
         """No parameters."""

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from soar.decide.approvals import expire_overdue
-from soar.decide.executor import Executor, RunOutcome, RunState, StepHook
+from soar.decide.executor import Executor, InlineStepFailed, RunOutcome, RunState, StepHook
 from soar.decide.incidents import escalation_findings
 from soar.decide.matcher import DEFAULT_MATURITIES, match
 from soar.decide.records import (
@@ -262,15 +262,23 @@ class Responder:
 
     async def _start(self, findings: Sequence[Finding]) -> list[_Started]:
         try:
-            return await self._start_once(findings)
+            return await self._start_inline(findings)
         except IntegrityError:  # another worker stored a finding or started a run first: the re-check sees it
-            return await self._start_once(findings)
+            return await self._start_inline(findings)
 
-    async def _start_once(self, findings: Sequence[Finding]) -> list[_Started]:
+    async def _start_inline(self, findings: Sequence[Finding]) -> list[_Started]:
+        try:
+            return await self._start_once(findings, inline=True)
+        except InlineStepFailed as e:  # rolled back: start again and let the step run in its own transaction
+            log.warning("inline step failed; it runs again in its own transaction", **vars(e))
+            return await self._start_once(findings, inline=False)
+
+    async def _start_once(self, findings: Sequence[Finding], *, inline: bool = True) -> list[_Started]:
         """Store findings, open or join incidents and create runs, all in one transaction.
 
         Returns, per finding in order, throttled outcomes and started runs: the first started run comes
-        back prepared (with its first step already committed ``running``), the others by id.
+        back prepared (with its first step already committed ``running``, and with ``inline`` its leading
+        revoke / quarantine steps done in this transaction, ``Executor.run_inline``), the others by id.
 
         Autoflush is off: each finding's rows (its record, with the incident it joined already set, the
         incident, timeline lines, runs, the first step) go in one flush, before the next finding's reads (which
@@ -327,6 +335,8 @@ class Responder:
                 inc = await self._incident(session, rec.incident_id) if rec.incident_id else None
                 prepared = self.executor.prepare(rec, pb, f, agents.get(f.agent_id), incident_dict(inc))
                 marked = await self.executor.premark(session, prepared, 0)
+                if inline:  # its leading revoke / quarantine commit with it
+                    marked = await self.executor.run_inline(session, prepared, marked)
         if first is not None:
             if marked is not None:
                 prepared.premarked.add(marked)

@@ -64,6 +64,14 @@ class RunOutcome:
     dry_run: bool = False
 
 
+class InlineStepFailed(Exception):
+    """An inline step failed in the transaction creating its run (``Executor.run_inline``)."""
+
+    def __init__(self, run_id: str, step_id: str, error: str) -> None:
+        super().__init__(f"run {run_id}: inline step {step_id} failed: {error}")
+        self.run_id, self.step_id, self.error = run_id, step_id, error
+
+
 @dataclass
 class RunState:
     """One run's working state while it executes."""
@@ -81,6 +89,8 @@ class RunState:
     rows: set[str] = field(default_factory=set)
     #: step ids whose next attempt was already committed ``running`` by an earlier transaction
     premarked: set[str] = field(default_factory=set)
+    #: step ids that succeeded in the transaction that created the run (``Executor.run_inline``)
+    inline_done: set[str] = field(default_factory=set)
 
     def context(self) -> dict[str, Any]:
         return finding_context(
@@ -175,6 +185,40 @@ class Executor:
         await self._mark_running_in(session, run, step, f"{run.rec.run_id}:{step.id}", index)
         return step.id
 
+    async def run_inline(self, session: AsyncSession, run: RunState, premarked: str | None) -> str | None:
+        """In the transaction creating ``run`` (its first step ``premarked`` there), attempt its leading *inline*
+        steps (actions whose effects are rows of this database and control commands: revoke, quarantine), so
+        that containment commits with the finding and its run: one commit instead of one per step on the way
+        to it. Same guarantees as a step's own transaction: the steps' rows, their actions' changes and their
+        commands' delivery commit together or not at all, and a replay re-sends the same command ids. A step
+        that fails raises ``InlineStepFailed``: the caller rolls the whole transaction back and creates the
+        runs again without inline steps, so the step is attempted in its own transaction, where retries and
+        failure handling apply (no savepoints: they would cost two statements per step on every run).
+
+        Returns the id of the step left premarked (add it to ``run.premarked`` once the transaction commits;
+        ``run`` then reports the inline steps as succeeded, in order).
+        """
+        autoflush = session.autoflush
+        session.autoflush = True  # actions read what they write, as in a step's own session
+        try:
+            for index, step in enumerate(run.pb.steps):
+                action = ACTIONS.get(step.action)()
+                if premarked != step.id or not action.inline:
+                    break
+                try:
+                    output, premarked = await self._attempt_in(
+                        session, run, step, action, f"{run.rec.run_id}:{step.id}", index
+                    )
+                except Exception as e:
+                    if is_store_fault(e):
+                        raise
+                    raise InlineStepFailed(run.rec.run_id, step.id, f"{type(e).__name__}: {e}"[:500]) from e
+                run.record(step, "succeeded", output)
+                run.inline_done.add(step.id)
+        finally:
+            session.autoflush = autoflush
+        return premarked
+
     async def run(self, run: RunState) -> RunOutcome:
         """Execute ``run``'s steps from where it stands."""
         pb = run.pb
@@ -197,6 +241,9 @@ class Executor:
 
     async def _step(self, run: RunState, step: StepSpec, position: int) -> str:
         """Run one step; returns succeeded | skipped | failed | denied | waiting."""
+        if step.id in run.inline_done:  # committed with the run's creation (``run_inline``)
+            await self._call_hook(run.rec.run_id, step.id, "committed")
+            return "succeeded"
         action = ACTIONS.get(step.action)()
         key = f"{run.rec.run_id}:{step.id}"
         prior = run.done.get(step.id)
@@ -257,9 +304,19 @@ class Executor:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(self, run: RunState, step: StepSpec, action: Action, key: str, position: int) -> dict[str, Any]:
+        async with self.sessionmaker() as session, session.begin():
+            output, premarked = await self._attempt_in(session, run, step, action, key, position)
+        if premarked is not None:
+            run.premarked.add(premarked)
+        return output
+
+    async def _attempt_in(
+        self, session: AsyncSession, run: RunState, step: StepSpec, action: Action, key: str, position: int
+    ) -> tuple[dict[str, Any], str | None]:
+        """One attempt in ``session``'s transaction: the action, its timeline and audit lines, the step recorded
+        as succeeded and the next step marked ``running``; returns (output, the id of the step premarked)."""
         premarked: str | None = None
-        sends = _Sends(self.publish)
-        async with self.sessionmaker() as session, session.begin(), sends:
+        async with _Sends(self.publish) as sends:
             ctx = ActionContext(
                 session=session,
                 finding=run.finding,
@@ -309,9 +366,7 @@ class Executor:
                 .values(status="succeeded", output=output, error="", finished_at=utcnow(), params=params)
                 .execution_options(synchronize_session=False)
             )
-        if premarked is not None:
-            run.premarked.add(premarked)
-        return output
+        return output, premarked
 
     async def _row(
         self, session: AsyncSession, run: RunState, step: StepSpec, key: str, position: int

@@ -144,11 +144,12 @@ async def test_kill_9_between_and_inside_steps_then_resume(
     await _seed(sessionmaker)
     finding = make_finding(severity="critical")
     base = {**_config(db_url, broker, topics, pd, hook), "finding": finding.model_dump(mode="json")}
-    # where each life dies: between steps, after a side effect (broker), inside a step before its action,
-    # after a side effect (HTTP page, killed by the receiver while the page is in flight), then it finishes
+    # where each life dies: after a side effect (broker) inside the transaction that creates the run (revoke and
+    # quarantine run inline there), between steps, inside a step before its action, after a side effect (HTTP
+    # page, killed by the receiver while the page is in flight), then it finishes
     lives: list[tuple[dict[str, Any], str | None]] = [
-        ({"kill_at": "revoke:committed"}, "revoke:committed"),
         ({"kill_after_publish": "quarantine"}, "published:quarantine"),
+        ({"kill_at": "quarantine:committed"}, "quarantine:committed"),
         ({"kill_at": "page:started"}, "page:started"),
         ({}, None),  # killed by the PagerDuty receiver on the first trigger
         ({"kill_at": "hook:committed"}, "hook:committed"),
@@ -179,21 +180,22 @@ async def test_kill_9_between_and_inside_steps_then_resume(
     assert {k: v.status for k, v in steps.items()} == dict.fromkeys(
         ["revoke", "quarantine", "page", "hook", "note"], "succeeded"
     )
-    # attempts: each kill inside a step costs one extra attempt of that step. A step's success is committed with
-    # the next step marked running (one commit fewer on the way to containment), so a kill right after a commit
-    # costs the next step one attempt too: quarantine (after revoke:committed) and note (after hook:committed).
-    assert {k: v.attempts for k, v in steps.items()} == {"revoke": 1, "quarantine": 3, "page": 3, "hook": 1, "note": 2}
+    # attempts: the first life's kill rolled back the whole creation (finding, run, revoke, quarantine), so revoke
+    # and quarantine count one attempt each. Each later kill inside a step costs one extra attempt of that step,
+    # and a step's success is committed with the next step marked running, so a kill right after a commit costs
+    # the next step one attempt too: page (after quarantine:committed) and note (after hook:committed).
+    assert {k: v.attempts for k, v in steps.items()} == {"revoke": 1, "quarantine": 1, "page": 4, "hook": 1, "note": 2}
     assert audit["credentials.revoked"] == 1 and audit["agent.quarantined"] == 1 and audit["incident.note"] == 1
     assert audit["step.succeeded"] == 5 and audit["run.completed"] == 1
     assert all(c.revoked_at is not None for c in creds)
 
-    commands = await _control(broker.bootstrap, topics.control, 3)
+    commands = await _control(broker.bootstrap, topics.control, 4)
     by_kind: dict[str, set[str]] = {}
     for c in commands:
         by_kind.setdefault(c["command"], set()).add(c["command_id"])
     assert {k: len(v) for k, v in by_kind.items()} == {"revoke": 1, "quarantine": 1}  # one identity per command
-    # the quarantine was on the broker when its life was killed: the resumed step re-sent the same command id
-    assert Counter(c["command"] for c in commands) == {"revoke": 1, "quarantine": 2}
+    # both were on the broker when the first life was killed: the second life re-sent the same command ids
+    assert Counter(c["command"] for c in commands) == {"revoke": 2, "quarantine": 2}
 
     triggers = [r.body for r in pd.requests]
     assert {t["event_action"] for t in triggers} == {"trigger"}

@@ -159,6 +159,13 @@ class Crash(BaseException):
     """Simulates the process dying (not an Exception: nothing catches it)."""
 
 
+def noted_pb() -> PlaybookSpec:
+    """revoke, a note, quarantine, page: the note ends the inline steps, so quarantine has its own transaction."""
+    steps = contain_pb().model_dump(mode="json", by_alias=True)["steps"]
+    note = {"id": "note", "action": "incident:note", "with": {"text": "revoked"}}
+    return contain_pb(steps=[steps[0], note, *steps[1:]])
+
+
 async def test_resume_after_crash_skips_succeeded_steps(sessionmaker, notifiers: Notifiers) -> None:
     await _seed(sessionmaker)
     sent: list[ControlCommand] = []
@@ -170,7 +177,7 @@ async def test_resume_after_crash_skips_succeeded_steps(sessionmaker, notifiers:
 
     f = make_finding()
     with pytest.raises(Crash):
-        await Responder(sessionmaker, [contain_pb()], dying_publish, notifiers).handle([f])
+        await Responder(sessionmaker, [noted_pb()], dying_publish, notifiers).handle([f])
     run_id = run_id_for(PB_ID, f.finding_id)
     async with sessionmaker() as s:
         run = await s.get(PlaybookRunRecord, run_id)
@@ -181,15 +188,54 @@ async def test_resume_after_crash_skips_succeeded_steps(sessionmaker, notifiers:
         assert agent is not None and agent.status == "active"  # the crashed step's transaction rolled back
 
     pub = Published()
-    [out] = await Responder(sessionmaker, [contain_pb()], pub, notifiers, timer_interval_s=None).resume()
+    [out] = await Responder(sessionmaker, [noted_pb()], pub, notifiers, timer_interval_s=None).resume()
     assert out.status == "completed" and out.contained_at is not None
     assert [c.command for c in pub] == ["quarantine"]  # revoke was not re-run
     assert [c.command for c in sent] == ["revoke"]
     async with sessionmaker() as s:
         steps = {st.step_id: st for st in (await s.execute(select(StepRunRecord))).scalars()}
-        assert (steps["revoke"].attempts, steps["quarantine"].attempts, steps["page"].attempts) == (1, 2, 1)
+        attempts = {k: st.attempts for k, st in steps.items()}
+        assert attempts == {"revoke": 1, "note": 1, "quarantine": 2, "page": 1}
         assert all(st.status == "succeeded" for st in steps.values())
-    assert await Responder(sessionmaker, [contain_pb()], pub, notifiers, timer_interval_s=None).resume() == []
+    assert await Responder(sessionmaker, [noted_pb()], pub, notifiers, timer_interval_s=None).resume() == []
+
+
+async def test_crash_inside_the_creation_rolls_back_finding_run_and_inline_steps(
+    sessionmaker, notifiers: Notifiers
+) -> None:
+    """Revoke and quarantine commit with the finding and its run (one transaction to containment): a crash after
+    the quarantine command left records nothing, and the finding handled again sends the same command ids."""
+    await _seed(sessionmaker)
+    sent: list[ControlCommand] = []
+
+    async def dying_publish(cmd: ControlCommand) -> None:
+        sent.append(cmd)
+        if cmd.command == "quarantine":
+            raise Crash
+
+    f = make_finding()
+    with pytest.raises(Crash):
+        await Responder(sessionmaker, [contain_pb()], dying_publish, notifiers).handle([f])
+    assert [c.command for c in sent] == ["revoke", "quarantine"]
+    for model in (FindingRecord, PlaybookRunRecord, StepRunRecord):
+        assert await count(sessionmaker, model) == 0
+    async with sessionmaker() as s:
+        agent = await s.get(AgentRecord, "agent-1")
+        assert agent is not None and agent.status == "active"
+        creds = list((await s.execute(select(CredentialRecord))).scalars())
+        assert creds and all(c.revoked_at is None for c in creds)
+
+    pub = Published()
+    [out] = await Responder(sessionmaker, [contain_pb()], pub, notifiers, timer_interval_s=None).handle([f])
+    assert out.status == "completed" and out.contained_at is not None
+    assert [c.command_id for c in pub] == [c.command_id for c in sent]  # the same ids: agents drop the repeats
+    async with sessionmaker() as s:
+        steps = {st.step_id: st for st in (await s.execute(select(StepRunRecord))).scalars()}
+    assert {k: (st.status, st.attempts) for k, st in steps.items()} == {
+        "revoke": ("succeeded", 1),
+        "quarantine": ("succeeded", 1),
+        "page": ("succeeded", 1),
+    }
 
 
 async def test_a_send_that_fails_fails_its_attempt_and_rolls_it_back(sessionmaker, notifiers: Notifiers) -> None:
@@ -197,7 +243,7 @@ async def test_a_send_that_fails_fails_its_attempt_and_rolls_it_back(sessionmake
     is never committed as sent, and the retry sends the same command id."""
     await _seed(sessionmaker)
     sent: list[ControlCommand] = []
-    failures = {"quarantine": 1}
+    failures = {"quarantine": 2}  # inline with the run's creation (all rolled back), then its own first attempt
 
     async def flaky_publish(cmd: ControlCommand) -> None:
         await asyncio.sleep(0)  # still in flight while the step writes
@@ -210,7 +256,9 @@ async def test_a_send_that_fails_fails_its_attempt_and_rolls_it_back(sessionmake
     steps[1]["retries"], steps[1]["backoff_s"] = 1, 0.01
     r = Responder(sessionmaker, [contain_pb(steps=steps)], flaky_publish, notifiers, timer_interval_s=None)
     [out] = await r.handle([make_finding()])
-    assert out.status == "completed" and [c.command for c in sent] == ["revoke", "quarantine"]
+    # the creation rolled back with the inline revoke: revoke ran again in its own transaction, with the same id
+    assert out.status == "completed" and [c.command for c in sent] == ["revoke", "revoke", "quarantine"]
+    assert sent[0].command_id == sent[1].command_id
     async with sessionmaker() as s:
         q = await s.get(StepRunRecord, f"{out.run_id}:quarantine")
         assert q is not None and (q.status, q.attempts) == ("succeeded", 2)
@@ -300,28 +348,31 @@ async def test_handle_agents_concurrently_keeps_order_per_agent(sessionmaker, no
 
 
 async def test_first_step_marked_running_with_its_run(sessionmaker, notifiers: Notifiers) -> None:
-    """The run's creation commits its first step as running; a crash right after it resumes that attempt."""
+    """The run's creation commits its first step as running (a note: not inline, so it is not attempted in
+    that transaction); a crash right after it resumes that attempt."""
     await _seed(sessionmaker)
+    steps = contain_pb().model_dump(mode="json", by_alias=True)["steps"]
+    pb = contain_pb(steps=[{"id": "note", "action": "incident:note", "with": {"text": "containing"}}, *steps])
 
     def die_on_start(run_id: str, step_id: str, phase: str) -> None:
-        if step_id == "revoke" and phase == "started":
+        if step_id == "note" and phase == "started":
             raise Crash
 
     f = make_finding()
     with pytest.raises(Crash):
-        await Responder(sessionmaker, [contain_pb()], Published(), notifiers, step_hook=die_on_start).handle([f])
+        await Responder(sessionmaker, [pb], Published(), notifiers, step_hook=die_on_start).handle([f])
     run_id = run_id_for(PB_ID, f.finding_id)
     async with sessionmaker() as s:
         run = await s.get(PlaybookRunRecord, run_id)
-        step = await s.get(StepRunRecord, f"{run_id}:revoke")
+        step = await s.get(StepRunRecord, f"{run_id}:note")
         assert run is not None and run.status == "running"
         assert step is not None and (step.status, step.attempts) == ("running", 1)
     pub = Published()
-    [out] = await Responder(sessionmaker, [contain_pb()], pub, notifiers, timer_interval_s=None).resume()
+    [out] = await Responder(sessionmaker, [pb], pub, notifiers, timer_interval_s=None).resume()
     assert out.status == "completed" and [c.command for c in pub] == ["revoke", "quarantine"]
     async with sessionmaker() as s:
-        steps = {st.step_id: st.attempts for st in (await s.execute(select(StepRunRecord))).scalars()}
-        assert steps == {"revoke": 2, "quarantine": 1, "page": 1}
+        attempts = {st.step_id: st.attempts for st in (await s.execute(select(StepRunRecord))).scalars()}
+        assert attempts == {"note": 2, "revoke": 1, "quarantine": 1, "page": 1}
         assert (await verify_chain(s))[0]
 
 

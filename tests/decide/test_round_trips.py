@@ -22,8 +22,9 @@ from soar.telemetry.events import utcnow
 from tests.decide.samples import Published, make_finding
 from tests.notify.receiver import SECRET, Receiver
 
-#: statements until the first quarantine has committed (they were 36 on SQLite and 39 on PostgreSQL)
-BUDGET = {"sqlite": 27, "postgresql": 25}
+#: statements until the first quarantine has committed (they were 36 on SQLite and 39 on PostgreSQL, then 27
+#: and 25 in three commits, now 23 and 21 in one: revoke and quarantine commit with the run, ``run_inline``)
+BUDGET = {"sqlite": 23, "postgresql": 21}
 TAGS = ["LLM01:2025", "AML.T0051.001", "AML.T0086", "LLM02:2025"]
 
 
@@ -65,5 +66,5 @@ async def test_statements_and_commits_until_the_first_quarantine(sessionmaker, r
             "Contain indirect prompt injection",
         ]
         assert all(o.status == "completed" and o.contained_at is not None for o in outcomes)
-    assert at_quarantine["commits"] == 3  # run started, revoke succeeded, quarantine succeeded
+    assert at_quarantine["commits"] == 1  # the run started with revoke and quarantine done (``run_inline``)
     assert at_quarantine["statements"] <= BUDGET[engine.dialect.name]

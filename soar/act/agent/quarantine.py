@@ -82,6 +82,7 @@ class QuarantineAgentAction(Action):
 
     name = "agent:quarantine"
     category = "agent"
+    inline = True
     description = "Set the agent's status to quarantined and send it a quarantine command on soar.control."
     example = "- {id: quarantine, action: agent:quarantine, with: {reason: '{{ finding.summary }}'}}"
 

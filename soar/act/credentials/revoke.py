@@ -18,6 +18,7 @@ class RevokeCredentialsAction(Action):
 
     name = "credentials:revoke"
     category = "credentials"
+    inline = True
     description = (
         "Revoke the agent's live credentials (all, or the ids given) and send a revoke command naming them; "
         "when nothing is left to revoke, send nothing."
