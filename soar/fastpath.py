@@ -100,6 +100,9 @@ class FastWorker:
     """Telemetry and findings consumer loops around one ``WorkerRuntime``."""
 
     producer: AIOKafkaProducer
+    #: findings and control commands: few, and on the way to containment, so sent at once (no linger); a
+    #: producer's ``flush()`` waits for a lingering batch's linger, it does not cut it short
+    urgent: AIOKafkaProducer
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -126,11 +129,15 @@ class FastWorker:
             rebalance_timeout_ms=int(s.session_timeout_s * 1000),
         )
 
-    def _sender(self, topic: str) -> Callable[[bytes | None, bytes], Awaitable[None]]:
+    def _sender(self, topic: str, urgent: bool = False) -> Callable[[bytes | None, bytes], Awaitable[None]]:
         async def send(key: bytes | None, value: bytes) -> None:
-            await self.producer.send(topic, value, key=key)
+            await (self.urgent if urgent else self.producer).send(topic, value, key=key)
 
         return send
+
+    async def _flush(self) -> None:
+        """Wait until everything produced so far is acknowledged (before offsets are committed)."""
+        await asyncio.gather(self.producer.flush(), self.urgent.flush())
 
     def _batch_sender(self, topic: str) -> Callable[[Sequence[bytes]], Awaitable[None]]:
         """Unkeyed values produced as record batches (``create_batch``/``send_batch``), partitions in turn."""
@@ -180,7 +187,7 @@ class FastWorker:
                     log.warning("cannot seek back", error=str(e)[:300])
                 await asyncio.sleep(1.0)
                 continue
-            await self.producer.flush()
+            await self._flush()
             if line is not None:
                 line["flushed"] = time.time()
             try:
@@ -267,7 +274,7 @@ class FastWorker:
             done.append(b)
         if not offsets:
             return
-        await self.producer.flush()
+        await self._flush()
         try:
             await consumer.commit(offsets)
         except KafkaError as e:  # as in _loop: the batches are delivered again to the partitions' owner
@@ -292,7 +299,7 @@ class FastWorker:
         self._last_part.clear()  # everything after the last commit is delivered again, in order
         try:
             if handled:
-                await self.producer.flush()
+                await self._flush()
                 await consumer.commit(handled)
             for tp in {tp for b in (failed, *rest) for tp in b.offsets}:
                 committed = await consumer.committed(tp)
@@ -315,14 +322,16 @@ class FastWorker:
         for path in (ready, responder_ready):
             path.unlink(missing_ok=True)
         self.producer = AIOKafkaProducer(bootstrap_servers=s.broker, linger_ms=2, max_batch_size=256 * 1024, acks=1)
+        self.urgent = AIOKafkaProducer(bootstrap_servers=s.broker, linger_ms=0, acks=1)
         await self.producer.start()
-        send_finding = self._sender(self.topics.findings)
+        await self.urgent.start()
+        send_finding = self._sender(self.topics.findings, urgent=True)
         send_dead = self._sender(self.topics.deadletter)
         send_dead_many = self._batch_sender(self.topics.deadletter)
         control = self.topics.control
 
         async def publish(cmd: ControlCommand) -> None:
-            await self.producer.send_and_wait(control, cmd.model_dump_json().encode(), key=cmd.agent_id.encode())
+            await self.urgent.send_and_wait(control, cmd.model_dump_json().encode(), key=cmd.agent_id.encode())
 
         consumers: list[AIOKafkaConsumer] = []
         tasks: list[asyncio.Task[None]] = []
@@ -390,6 +399,7 @@ class FastWorker:
             for consumer in consumers:
                 await consumer.stop()
             await self.producer.stop()
+            await self.urgent.stop()
             for path in (ready, responder_ready):
                 path.unlink(missing_ok=True)
             self.trace.close()

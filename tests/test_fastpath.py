@@ -39,9 +39,12 @@ async def worker(
     )
     w = FastWorker(settings)
     w.producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    w.urgent = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
     await w.producer.start()
+    await w.urgent.start()
     yield w
     await w.producer.stop()
+    await w.urgent.stop()
 
 
 async def _send(broker: EmbeddedBroker, topic: str, *records: tuple[bytes, bytes]) -> None:
