@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.combiner import Combiner, evidence_features
 from soar.detect.cues import NAMES as CUE_NAMES
 from soar.detect.cues import PATTERNS as CUE_PATTERNS
 from soar.detect.cues import cue_words
@@ -66,6 +67,9 @@ class InjectionOptions(BaseModel):
     min_severity: SeverityName = Field(default=Severity.LOW, description="findings below this are dropped")
     model: str | None = Field(default=None, description="pin a classifier version (default: the newest artifact)")
     use_model: bool = Field(default=True, description="load the classifier from detectors/models when present")
+    combiner: bool = Field(
+        default=True, description="use the model card's learned combiner when it has one (false: the noisy-OR)"
+    )
     source_weights: dict[str, float] = Field(
         default_factory=lambda: {"user": 0.85, "system": 0.7},
         description="score multiplier by source; untrusted sources (tool, web, email, ...) weigh 1.0",
@@ -80,6 +84,8 @@ class InjectionOptions(BaseModel):
 
 #: ``InjectionDetector.prescan``: a short text's rule matches and cue words, or None for each
 _Prescan = tuple[list[tuple[RuleMatch, int]] | None, str | None]
+#: ``InjectionDetector.evidence``: per matching rule (title, adjusted confidence, hidden, explained)
+Evidence = list[tuple[str, float, bool, bool]]
 
 
 def event_source(event: AgentEvent) -> tuple[str, str]:
@@ -120,6 +126,13 @@ class InjectionDetector:
         self.model: TextModel | None = None
         if self.options.use_model:
             self.model = load_model(Path(config.detectors_dir) / "models", self.name, self.options.model)
+        # the learned combination of rule evidence and classifier score (soar.detect.combiner), when the model's
+        # card has one; otherwise, or with options.injection.combiner false, the hand-set noisy-OR
+        self.combiner: Combiner | None = None
+        if self.model is not None and self.options.combiner:
+            entry = self.model.card.get("scoring", {}).get("combiner")
+            if entry is not None:
+                self.combiner = Combiner.from_card(entry, source=str(self.model.path or self.model.version))
         # The same rules with the classifier's cue patterns in one set: one RE2 pass over a short text gives its
         # rule matches and its cue words (two passes otherwise, ~15 µs per KB of it in the scoring path).
         self._with_cues: RuleSet | None = None
@@ -169,18 +182,28 @@ class InjectionDetector:
     ) -> float:
         """Noisy-OR of the matching rules' confidences, adjusted for hidden (+) and explained (-) context
         (``matches``: ``scan``'s result when known already)."""
+        return self.evidence(nt, kind, source, matches)[0]
+
+    def evidence(
+        self, nt: NormalizedText, kind: str, source: str, matches: list[tuple[RuleMatch, int]] | None = None
+    ) -> tuple[float, Evidence]:
+        """(``rule_score``, per matching rule: title, adjusted confidence, hidden, explained)."""
         if matches is None:
             matches = self.scan(nt, kind, source)
-        confs = [conf for _, _, conf, _ in self._judge(nt, matches, source)]
-        return combined_confidence(confs) if confs else 0.0
+        judged = self._judge(nt, matches, source)
+        rule = combined_confidence([conf for _, _, conf, _ in judged]) if judged else 0.0
+        return rule, _evidence(judged)
 
     def score(self, texts: Sequence[str], sources: Sequence[str], kind: str = "input") -> list[float]:
         """A continuous score in [0, 1] per text (rules and classifier combined, weighted by source)."""
         nts = [normalize(t[: self.options.max_scan_chars]) for t in texts]
         pres = [self.prescan(nt, kind, src) for nt, src in zip(nts, sources, strict=True)]
         probas = self._predict(nts, [pre[1] for pre in pres])
-        rows = zip(nts, probas, sources, pres, strict=True)
-        return [self.combine(self.rule_score(nt, kind, src, pre[0]), p, src) for nt, p, src, pre in rows]
+        out = []
+        for nt, p, src, pre in zip(nts, probas, sources, pres, strict=True):
+            rule, judged = self.evidence(nt, kind, src, pre[0])
+            out.append(self.combine(rule, p, src, judged))
+        return out
 
     def prescan(self, nt: NormalizedText, kind: str, source: str) -> _Prescan:
         """(``scan``'s matches, the classifier's cue words) of a text that is one rule chunk and one classifier
@@ -192,8 +215,18 @@ class InjectionDetector:
         matches, extra = self._with_cues.match_extra(text, kind=kind, source=source, snippet_chars=o.snippet_chars)
         return [(m, 0) for m in matches], cue_words([CUE_NAMES[i] for i in extra])
 
-    def combine(self, rule: float, proba: float | None, source: str) -> float:
-        """Noisy-OR of the rule score and the classifier probability, times the source's weight."""
+    def combine(self, rule: float, proba: float | None, source: str, judged: Evidence) -> float:
+        """The score of one text from its rule score, classifier probability and rule ``evidence``: the learned
+        combiner's when there is one (the source is one of its features), otherwise the noisy-OR of the rule
+        score and the probability times the source's weight (also without a classifier score)."""
+        if self.combiner is not None and proba is not None:
+            features = evidence_features(proba, rule, judged, source not in UNTRUSTED_SOURCES)
+            return round(self.combiner.score(features), 4)
+        return self.noisy_or(rule, proba, source)
+
+    def noisy_or(self, rule: float, proba: float | None, source: str) -> float:
+        """The hand-set score: noisy-OR of the rule score and the classifier probability, times the source's
+        weight."""
         both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - proba)
         return round(both * self.weight(source), 4)
 
@@ -281,7 +314,7 @@ class InjectionDetector:
         judged = self._judge(nt, matches, source)
         untrusted = source in UNTRUSTED_SOURCES
         rule = combined_confidence(c for _, _, c, _ in judged) if judged else 0.0
-        score = self.combine(rule, proba, source)
+        score = self.combine(rule, proba, source, _evidence(judged))
         if not matches:
             severity = self._ml_severity(proba * self.weight(source)) if proba is not None else None
             if severity is None:
@@ -336,6 +369,11 @@ class InjectionDetector:
             },
             tags=sorted(tags),
         )
+
+
+def _evidence(judged: list[tuple[Severity, bool, float, dict[str, Any]]]) -> Evidence:
+    """``InjectionDetector._judge``'s matches as the combiner reads them: (title, confidence, hidden, explained)."""
+    return [(d["rule"], conf, d["segment"] in HIDDEN_ORIGINS, explained) for _, explained, conf, d in judged]
 
 
 _OPEN_QUOTE = re2.compile(r"(?:^|[\s(\[:])['\"«]")

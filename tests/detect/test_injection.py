@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import codecs
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import quote
 
 import pytest
@@ -238,7 +239,9 @@ def test_injection_encoded_and_hidden_variants_are_caught(
     assert f.severity >= Severity.HIGH, f.evidence
 
 
-def test_injection_classifier_finds_one_sentence_in_a_20kb_page(detector: InjectionDetector) -> None:
+def test_injection_classifier_finds_one_sentence_in_a_20kb_page(
+    detector: InjectionDetector, config: DetectConfig, ctx: DetectContext, ev: Ev
+) -> None:
     # windows of 2 KB keep their highest score, so the page around the sentence does not dilute it
     assert detector.model is not None  # the shipped model (detectors/models)
     filler = "The harbour museum opens at nine and the guided tour lasts about an hour. "
@@ -248,7 +251,15 @@ def test_injection_classifier_finds_one_sentence_in_a_20kb_page(detector: Inject
     )
     assert len(dirty) > 20_000
     clean_score, dirty_score = detector.score([clean, dirty], ["web", "web"])
+    assert dirty_score > clean_score
+    # the hand-set noisy-OR lifts the page over 0.5 with its one rule match; the learned combiner does not (the
+    # classifier gives the page ~0.13 and one match of that rule is weak evidence in the training split, see
+    # docs/detectors.md), but the rule match still makes the finding
+    noisy_or = InjectionDetector(replace(config, options={"injection": {"combiner": False}}))
+    clean_score, dirty_score = noisy_or.score([clean, dirty], ["web", "web"])
     assert dirty_score >= 0.5 > clean_score
+    f = _one(detector, _web(ev, dirty), ctx)
+    assert f.evidence["rule_ids"] and f.evidence["score"] < 0.5
 
 
 def test_injection_single_quoted_and_reported_attacks_are_explained(
