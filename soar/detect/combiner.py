@@ -49,16 +49,15 @@ def evidence_features(
     """The ``FEATURES`` of one text: ``rule`` its rule score, ``judged`` (rule title, adjusted confidence,
     hidden, explained) per matching rule (the scanner keeps one match per rule), ``trusted`` whether the source
     is the user's or the system's. One more match raises exactly one of the two counts."""
-    explained = sum(1 for _, _, _, was in judged if was)
-    return [
-        classifier_logit(proba),
-        rule,
-        max((conf for _, conf, _, _ in judged), default=0.0),
-        float(len(judged) - explained),
-        float(explained),
-        1.0 if any(hidden for _, _, hidden, _ in judged) else 0.0,
-        1.0 if trusted else 0.0,
-    ]
+    top = explained = hidden = 0.0
+    for _, conf, in_hidden, was_explained in judged:  # one loop: this runs for every scored text
+        if conf > top:
+            top = conf
+        if was_explained:
+            explained += 1.0
+        if in_hidden:
+            hidden = 1.0
+    return [classifier_logit(proba), rule, top, len(judged) - explained, explained, hidden, 1.0 if trusted else 0.0]
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,13 @@ class Combiner:
 
     def score(self, features: Sequence[float]) -> float:
         """The combined score in (0, 1) of one text's features."""
-        z = self.intercept + sum(c * f for c, f in zip(self.coef, features, strict=True))
-        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+        z = self.intercept
+        for c, f in zip(self.coef, features, strict=True):
+            z += c * f
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
 
     def card(self) -> dict[str, Any]:
         """This combiner as the card's ``scoring.combiner`` entry."""
