@@ -195,7 +195,7 @@ class InjectionDetector:
         return rule, _evidence(judged)
 
     def score(self, texts: Sequence[str], sources: Sequence[str], kind: str = "input") -> list[float]:
-        """A continuous score in [0, 1] per text (rules and classifier combined, weighted by source)."""
+        """A continuous score in [0, 1] per text: rule evidence and classifier score combined (``combine``)."""
         nts = [normalize(t[: self.options.max_scan_chars]) for t in texts]
         pres = [self.prescan(nt, kind, src) for nt, src in zip(nts, sources, strict=True)]
         probas = self._predict(nts, [pre[1] for pre in pres])
