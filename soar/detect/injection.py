@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.calibration import Calibration, RowMatches, adjusted_confidence
 from soar.detect.combiner import Combiner, evidence_features
 from soar.detect.cues import NAMES as CUE_NAMES
 from soar.detect.cues import PATTERNS as CUE_PATTERNS
@@ -69,6 +70,11 @@ class InjectionOptions(BaseModel):
     use_model: bool = Field(default=True, description="load the classifier from detectors/models when present")
     combiner: bool = Field(
         default=True, description="use the model card's learned combiner when it has one (false: the noisy-OR)"
+    )
+    calibration: bool = Field(
+        default=True,
+        description="use the model card's calibrated rule confidences and source shifts when it has them "
+        "(false: the rules' written confidences and source_weights)",
     )
     source_weights: dict[str, float] = Field(
         default_factory=lambda: {"user": 0.85, "system": 0.7},
@@ -133,6 +139,13 @@ class InjectionDetector:
             entry = self.model.card.get("scoring", {}).get("combiner")
             if entry is not None:
                 self.combiner = Combiner.from_card(entry, source=str(self.model.path or self.model.version))
+        # rule confidences and source shifts calibrated on the training split (soar.detect.calibration); they
+        # only ever lower a rule's written confidence
+        self.calibration = Calibration()
+        if self.model is not None and self.options.calibration:
+            known = {str(r.id) for r in self.ruleset.rules}
+            source = str(self.model.path or self.model.version)
+            self.calibration = Calibration.from_card(self.model.card.get("scoring", {}), known, source=source)
         # The same rules with the classifier's cue patterns in one set: one RE2 pass over a short text gives its
         # rule matches and its cue words (two passes otherwise, ~15 µs per KB of it in the scoring path).
         self._with_cues: RuleSet | None = None
@@ -174,8 +187,11 @@ class InjectionDetector:
             return [None] * len(texts)
 
     def weight(self, source: str) -> float:
-        """How much a score counts for text from ``source`` (untrusted sources: 1.0)."""
-        return 1.0 if source in UNTRUSTED_SOURCES else self.options.source_weights.get(source, 0.85)
+        """How much a score counts for text from ``source`` (untrusted sources: 1.0; every source 1.0 when the
+        card's calibration shifts the classifier per source instead)."""
+        if source in UNTRUSTED_SOURCES or self.calibration.source_shift is not None:
+            return 1.0
+        return self.options.source_weights.get(source, 0.85)
 
     def rule_score(
         self, nt: NormalizedText, kind: str, source: str, matches: list[tuple[RuleMatch, int]] | None = None
@@ -225,9 +241,9 @@ class InjectionDetector:
         return self.noisy_or(rule, proba, source)
 
     def noisy_or(self, rule: float, proba: float | None, source: str) -> float:
-        """The hand-set score: noisy-OR of the rule score and the classifier probability, times the source's
-        weight."""
-        both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - proba)
+        """The hand-set score: noisy-OR of the rule score and the classifier probability (shifted for its source
+        when the card is calibrated so), times the source's weight."""
+        both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - self.calibration.proba(proba, source))
         return round(both * self.weight(source), 4)
 
     def scan(self, nt: NormalizedText, kind: str, source: str) -> list[tuple[RuleMatch, int]]:
@@ -255,18 +271,18 @@ class InjectionDetector:
             pos = chunk_start + m.start
             segment, offset = nt.locate(pos)
             sev = m.rule.severity if untrusted else m.rule.trusted
-            conf = m.rule.confidence
-            hidden = segment in HIDDEN_ORIGINS
+            hidden = segment in HIDDEN_ORIGINS and o.hidden_bonus
             explained = False
-            if hidden and o.hidden_bonus:
+            if hidden:
                 sev = raise_severity(sev)
-                conf = min(conf + 0.1, 0.99)
             elif segment == "body" and o.explained_penalty:
                 window = nt.text[max(pos - 200, 0) : m.end + chunk_start + 200]
                 explained = _EXPLAINED.search(window) is not None or _quoted(nt.text, pos, chunk_start + m.end)
                 if explained:
                     sev = raise_severity(sev, -o.explained_penalty)
-                    conf *= 0.6
+            conf = adjusted_confidence(
+                self.calibration.confidence(str(m.rule.id), m.rule.confidence), hidden, explained
+            )
             detail = {
                 "rule_id": str(m.rule.id),
                 "rule": m.rule.rule,
@@ -279,6 +295,17 @@ class InjectionDetector:
             }
             out.append((sev, explained, conf, detail))
         return out
+
+    def rule_matches(self, nt: NormalizedText, kind: str, source: str) -> RowMatches:
+        """Per matching rule: (rule id, written confidence, hidden, explained), what ``soar detectors train``
+        calibrates the rule confidences from (hidden: with ``hidden_bonus``)."""
+        o = self.options
+        matches = self.scan(nt, kind, source)
+        judged = self._judge(nt, matches, source)
+        return [
+            (d["rule_id"], m.rule.confidence, d["segment"] in HIDDEN_ORIGINS and o.hidden_bonus, explained)
+            for (m, _), (_, explained, _, d) in zip(matches, judged, strict=True)
+        ]
 
     def _ml_severity(self, score: float) -> Severity | None:
         o = self.options
@@ -316,7 +343,8 @@ class InjectionDetector:
         rule = combined_confidence(c for _, _, c, _ in judged) if judged else 0.0
         score = self.combine(rule, proba, source, _evidence(judged))
         if not matches:
-            severity = self._ml_severity(proba * self.weight(source)) if proba is not None else None
+            shown = self.calibration.proba(proba, source) * self.weight(source) if proba is not None else None
+            severity = self._ml_severity(shown) if shown is not None else None
             if severity is None:
                 return None
             if not untrusted:

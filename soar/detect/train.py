@@ -23,6 +23,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
+from soar.detect.calibration import RowMatches, cv_calibration
 from soar.detect.combiner import cv_combiner, evidence_features
 from soar.detect.ml import FEATURES, FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
 from soar.detect.normalize import normalize
@@ -55,14 +56,22 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # out-of-fold scores and written to the card's scoring entry when it passes its cross-validated ship rule
     "combiner": False,
     "combiner_C": 1.0,
+    # calibrated rule confidences and per-source classifier shifts for the noisy-OR (soar.detect.calibration),
+    # measured on the out-of-fold scores and written to the card's scoring entry when they pass the fixed
+    # decision rule; ``rule_prior`` pseudo-matches of the written confidence, ``rule_min_matches`` to calibrate
+    "calibration": False,
+    "rule_prior": 20.0,
+    "rule_min_matches": 20,
 }
 
 #: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
 #: injection only) and its writes are a sentence or two, so no sentence runs; injection uses C = 128 (grouped
 #: cross-validation on the eighth-wave training split, out-of-fold recall at 1% FPR pooled / indirect / direct:
-#: C 32 0.963 / 0.974 / 0.943, 64 0.966 / 0.976 / 0.944, 128 0.967 / 0.978 / 0.945; memory was not re-measured)
+#: C 32 0.963 / 0.974 / 0.943, 64 0.966 / 0.976 / 0.944, 128 0.967 / 0.978 / 0.945; memory was not re-measured).
+#: The learned combiner (``combiner``, 2026.12.06-4) is off: it learned weight 0 for the rules, so a rule match
+#: no longer lifted a diluted long text (docs/detectors.md); injection calibrates the noisy-OR instead.
 FAMILY_PARAMS: dict[str, dict[str, Any]] = {
-    "injection": {"C": 128.0, "combiner": True},
+    "injection": {"C": 128.0, "calibration": True},
     "memory": {"features": FEATURES, "spans": [], "span_negatives": 0},
 }
 
@@ -287,6 +296,22 @@ def train_family(
         )
         if cv["combiner"]["ships"]:
             scoring = {**scoring, "combiner": combiner.card()}
+    if params.get("calibration"):
+        proba = 1.0 / (1.0 + np.exp(-(oof - cv["threshold_logit"])))
+        matches, weights = calibration_rows(train_rows, Path(detectors_dir or Path(corpora_dir).parent))
+        calibration, cv["calibration"] = cv_calibration(
+            matches,
+            y,
+            fold,
+            proba,
+            [str(r.get("source") or "web") for r in train_rows],
+            weights,
+            prior=float(params["rule_prior"]),
+            min_matches=int(params["rule_min_matches"]),
+            target_fpr=params["cv_target_fpr"],
+        )
+        if calibration is not None:
+            scoring = {**scoring, **calibration.card()}
     fit_s = time.perf_counter() - t0
     raw_intercept = float(lr.intercept_[0])
     # shift so that the cross-validated threshold is probability 0.5 (the detectors' deployed threshold)
@@ -306,6 +331,10 @@ def train_family(
     described = "hashed char 3-5 + word 1-2 grams -> LogisticRegression over soar.detect.normalize text"
     if "combiner" in scoring:
         described += "; rule evidence + classifier logit -> learned combiner (scoring.combiner)"
+    if "rule_confidence" in scoring:
+        described += "; noisy-OR with calibrated rule confidences (scoring.rule_confidence)"
+    if "source_shift" in scoring:
+        described += " and per-source classifier shifts (scoring.source_shift)"
     card = {
         "family": family,
         "version": version,
@@ -350,6 +379,22 @@ def combiner_rows(rows: list[dict[str, Any]], probas: np.ndarray, detectors_dir:
         features.append(evidence_features(p, rule, judged, source not in UNTRUSTED_SOURCES))
         noisy_or.append(det.noisy_or(rule, p, source))
     return np.asarray(features), np.asarray(noisy_or)
+
+
+def calibration_rows(rows: list[dict[str, Any]], detectors_dir: Path) -> tuple[list[RowMatches], np.ndarray]:
+    """(per row its injection rule matches with their written confidences, its source weight today), scored
+    as ``soar eval`` scores the row (kind ``input``, its ``source``, ``web`` when it has none)."""
+    from soar.detect.base import DetectConfig
+    from soar.detect.injection import InjectionDetector
+
+    det = InjectionDetector(DetectConfig(Path(detectors_dir), {"injection": {"use_model": False}}))
+    matches: list[RowMatches] = []
+    weights: list[float] = []
+    for row in rows:
+        source = str(row.get("source") or "web")
+        matches.append(det.rule_matches(normalize(row["text"][: det.options.max_scan_chars]), "input", source))
+        weights.append(det.weight(source))
+    return matches, np.asarray(weights)
 
 
 def _data_entry(path: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
