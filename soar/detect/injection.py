@@ -189,9 +189,12 @@ class InjectionDetector:
     def weight(self, source: str) -> float:
         """How much a score counts for text from ``source`` (untrusted sources: 1.0; every source 1.0 when the
         card's calibration shifts the classifier per source instead)."""
-        if source in UNTRUSTED_SOURCES or self.calibration.source_shift is not None:
-            return 1.0
-        return self.options.source_weights.get(source, 0.85)
+        return 1.0 if self.calibration.source_shift is not None else self.source_weight(source)
+
+    def source_weight(self, source: str) -> float:
+        """The configured weight of ``source`` (untrusted sources: 1.0); classifier-only findings use it with
+        the raw classifier probability, so the calibration of the score leaves findings as they were."""
+        return 1.0 if source in UNTRUSTED_SOURCES else self.options.source_weights.get(source, 0.85)
 
     def rule_score(
         self, nt: NormalizedText, kind: str, source: str, matches: list[tuple[RuleMatch, int]] | None = None
@@ -343,8 +346,7 @@ class InjectionDetector:
         rule = combined_confidence(c for _, _, c, _ in judged) if judged else 0.0
         score = self.combine(rule, proba, source, _evidence(judged))
         if not matches:
-            shown = self.calibration.proba(proba, source) * self.weight(source) if proba is not None else None
-            severity = self._ml_severity(shown) if shown is not None else None
+            severity = self._ml_severity(proba * self.source_weight(source)) if proba is not None else None
             if severity is None:
                 return None
             if not untrusted:

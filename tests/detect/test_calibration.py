@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from soar.detect.base import DetectConfig
+from soar.detect.base import DetectConfig, DetectContext, MemoryState, StaticDirectory
 from soar.detect.calibration import (
     Calibration,
     beats,
@@ -28,6 +28,7 @@ from soar.detect.injection import InjectionDetector
 from soar.detect.normalize import normalize
 from soar.detect.train import calibration_rows, oof_scores, prepare, read_jsonl, train_family
 from soar.errors import ContentError
+from soar.telemetry.events import new_event
 
 from .conftest import ROOT
 from .test_ml import _builder, _write
@@ -284,3 +285,18 @@ def test_calibration_shipped_model_keeps_the_rules_lift_on_diluted_texts() -> No
     texts = [DILUTED[0][0], benign, DILUTED[1][0]]
     assert d.score(texts, ["web", "web", "web"]) == [d.score([t], ["web"])[0] for t in texts]
     assert d.score([benign], ["web"])[0] < 0.5
+
+
+def test_calibration_leaves_classifier_only_findings_as_they_were(small: Path, tmp_path: Path) -> None:
+    """A card that shifts every classifier score far up raises ``score`` but not the findings: classifier-only
+    severities read the raw probability times the configured source weight."""
+    root = _with_scoring(small, tmp_path, {"rule_confidence": {}, "source_shift": {"untrusted": 12.0, "user": 12.0}})
+    d = InjectionDetector(DetectConfig(root))
+    off = InjectionDetector(DetectConfig(root, options={"injection": {"calibration": False}}))
+    benign = "The quarterly revenue grew by four percent compared with the same period last year."
+    assert d.score([benign], ["web"])[0] > 0.9 > off.score([benign], ["web"])[0]
+    assert d.weight("user") == 1.0 and d.source_weight("user") == off.weight("user") == 0.85
+    ctx = DetectContext(MemoryState(), StaticDirectory({}))
+    for source in ("web", "user"):
+        event = new_event("input", "a1", {"source": source, "origin": "", "content": benign})
+        assert d.detect([event], ctx) == off.detect([event], ctx) == []
