@@ -19,6 +19,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from soar.detect.base import DetectConfig, DetectContext
+from soar.detect.calibration import Calibration, RowMatches, adjusted_confidence
+from soar.detect.combiner import Combiner, evidence_features
 from soar.detect.cues import NAMES as CUE_NAMES
 from soar.detect.cues import PATTERNS as CUE_PATTERNS
 from soar.detect.cues import cue_words
@@ -66,6 +68,14 @@ class InjectionOptions(BaseModel):
     min_severity: SeverityName = Field(default=Severity.LOW, description="findings below this are dropped")
     model: str | None = Field(default=None, description="pin a classifier version (default: the newest artifact)")
     use_model: bool = Field(default=True, description="load the classifier from detectors/models when present")
+    combiner: bool = Field(
+        default=True, description="use the model card's learned combiner when it has one (false: the noisy-OR)"
+    )
+    calibration: bool = Field(
+        default=True,
+        description="use the model card's calibrated rule confidences and source shifts when it has them "
+        "(false: the rules' written confidences and source_weights)",
+    )
     source_weights: dict[str, float] = Field(
         default_factory=lambda: {"user": 0.85, "system": 0.7},
         description="score multiplier by source; untrusted sources (tool, web, email, ...) weigh 1.0",
@@ -80,6 +90,8 @@ class InjectionOptions(BaseModel):
 
 #: ``InjectionDetector.prescan``: a short text's rule matches and cue words, or None for each
 _Prescan = tuple[list[tuple[RuleMatch, int]] | None, str | None]
+#: ``InjectionDetector.evidence``: per matching rule (title, adjusted confidence, hidden, explained)
+Evidence = list[tuple[str, float, bool, bool]]
 
 
 def event_source(event: AgentEvent) -> tuple[str, str]:
@@ -120,6 +132,20 @@ class InjectionDetector:
         self.model: TextModel | None = None
         if self.options.use_model:
             self.model = load_model(Path(config.detectors_dir) / "models", self.name, self.options.model)
+        # the learned combination of rule evidence and classifier score (soar.detect.combiner), when the model's
+        # card has one; otherwise, or with options.injection.combiner false, the hand-set noisy-OR
+        self.combiner: Combiner | None = None
+        if self.model is not None and self.options.combiner:
+            entry = self.model.card.get("scoring", {}).get("combiner")
+            if entry is not None:
+                self.combiner = Combiner.from_card(entry, source=str(self.model.path or self.model.version))
+        # rule confidences and source shifts calibrated on the training split (soar.detect.calibration); they
+        # only ever lower a rule's written confidence
+        self.calibration = Calibration()
+        if self.model is not None and self.options.calibration:
+            known = {str(r.id) for r in self.ruleset.rules}
+            source = str(self.model.path or self.model.version)
+            self.calibration = Calibration.from_card(self.model.card.get("scoring", {}), known, source=source)
         # The same rules with the classifier's cue patterns in one set: one RE2 pass over a short text gives its
         # rule matches and its cue words (two passes otherwise, ~15 µs per KB of it in the scoring path).
         self._with_cues: RuleSet | None = None
@@ -161,7 +187,13 @@ class InjectionDetector:
             return [None] * len(texts)
 
     def weight(self, source: str) -> float:
-        """How much a score counts for text from ``source`` (untrusted sources: 1.0)."""
+        """How much a score counts for text from ``source`` (untrusted sources: 1.0; every source 1.0 when the
+        card's calibration shifts the classifier per source instead)."""
+        return 1.0 if self.calibration.source_shift is not None else self.source_weight(source)
+
+    def source_weight(self, source: str) -> float:
+        """The configured weight of ``source`` (untrusted sources: 1.0); classifier-only findings use it with
+        the raw classifier probability, so the calibration of the score leaves findings as they were."""
         return 1.0 if source in UNTRUSTED_SOURCES else self.options.source_weights.get(source, 0.85)
 
     def rule_score(
@@ -169,18 +201,28 @@ class InjectionDetector:
     ) -> float:
         """Noisy-OR of the matching rules' confidences, adjusted for hidden (+) and explained (-) context
         (``matches``: ``scan``'s result when known already)."""
+        return self.evidence(nt, kind, source, matches)[0]
+
+    def evidence(
+        self, nt: NormalizedText, kind: str, source: str, matches: list[tuple[RuleMatch, int]] | None = None
+    ) -> tuple[float, Evidence]:
+        """(``rule_score``, per matching rule: title, adjusted confidence, hidden, explained)."""
         if matches is None:
             matches = self.scan(nt, kind, source)
-        confs = [conf for _, _, conf, _ in self._judge(nt, matches, source)]
-        return combined_confidence(confs) if confs else 0.0
+        judged = self._judge(nt, matches, source)
+        rule = combined_confidence([conf for _, _, conf, _ in judged]) if judged else 0.0
+        return rule, _evidence(judged)
 
     def score(self, texts: Sequence[str], sources: Sequence[str], kind: str = "input") -> list[float]:
-        """A continuous score in [0, 1] per text (rules and classifier combined, weighted by source)."""
+        """A continuous score in [0, 1] per text: rule evidence and classifier score combined (``combine``)."""
         nts = [normalize(t[: self.options.max_scan_chars]) for t in texts]
         pres = [self.prescan(nt, kind, src) for nt, src in zip(nts, sources, strict=True)]
         probas = self._predict(nts, [pre[1] for pre in pres])
-        rows = zip(nts, probas, sources, pres, strict=True)
-        return [self.combine(self.rule_score(nt, kind, src, pre[0]), p, src) for nt, p, src, pre in rows]
+        out = []
+        for nt, p, src, pre in zip(nts, probas, sources, pres, strict=True):
+            rule, judged = self.evidence(nt, kind, src, pre[0])
+            out.append(self.combine(rule, p, src, judged))
+        return out
 
     def prescan(self, nt: NormalizedText, kind: str, source: str) -> _Prescan:
         """(``scan``'s matches, the classifier's cue words) of a text that is one rule chunk and one classifier
@@ -192,9 +234,19 @@ class InjectionDetector:
         matches, extra = self._with_cues.match_extra(text, kind=kind, source=source, snippet_chars=o.snippet_chars)
         return [(m, 0) for m in matches], cue_words([CUE_NAMES[i] for i in extra])
 
-    def combine(self, rule: float, proba: float | None, source: str) -> float:
-        """Noisy-OR of the rule score and the classifier probability, times the source's weight."""
-        both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - proba)
+    def combine(self, rule: float, proba: float | None, source: str, judged: Evidence) -> float:
+        """The score of one text from its rule score, classifier probability and rule ``evidence``: the learned
+        combiner's when there is one (the source is one of its features), otherwise the noisy-OR of the rule
+        score and the probability times the source's weight (also without a classifier score)."""
+        if self.combiner is not None and proba is not None:
+            features = evidence_features(proba, rule, judged, source not in UNTRUSTED_SOURCES)
+            return round(self.combiner.score(features), 4)
+        return self.noisy_or(rule, proba, source)
+
+    def noisy_or(self, rule: float, proba: float | None, source: str) -> float:
+        """The hand-set score: noisy-OR of the rule score and the classifier probability (shifted for its source
+        when the card is calibrated so), times the source's weight."""
+        both = rule if proba is None else 1.0 - (1.0 - rule) * (1.0 - self.calibration.proba(proba, source))
         return round(both * self.weight(source), 4)
 
     def scan(self, nt: NormalizedText, kind: str, source: str) -> list[tuple[RuleMatch, int]]:
@@ -222,18 +274,18 @@ class InjectionDetector:
             pos = chunk_start + m.start
             segment, offset = nt.locate(pos)
             sev = m.rule.severity if untrusted else m.rule.trusted
-            conf = m.rule.confidence
-            hidden = segment in HIDDEN_ORIGINS
+            hidden = segment in HIDDEN_ORIGINS and o.hidden_bonus
             explained = False
-            if hidden and o.hidden_bonus:
+            if hidden:
                 sev = raise_severity(sev)
-                conf = min(conf + 0.1, 0.99)
             elif segment == "body" and o.explained_penalty:
                 window = nt.text[max(pos - 200, 0) : m.end + chunk_start + 200]
                 explained = _EXPLAINED.search(window) is not None or _quoted(nt.text, pos, chunk_start + m.end)
                 if explained:
                     sev = raise_severity(sev, -o.explained_penalty)
-                    conf *= 0.6
+            conf = adjusted_confidence(
+                self.calibration.confidence(str(m.rule.id), m.rule.confidence), hidden, explained
+            )
             detail = {
                 "rule_id": str(m.rule.id),
                 "rule": m.rule.rule,
@@ -246,6 +298,17 @@ class InjectionDetector:
             }
             out.append((sev, explained, conf, detail))
         return out
+
+    def rule_matches(self, nt: NormalizedText, kind: str, source: str) -> RowMatches:
+        """Per matching rule: (rule id, written confidence, hidden, explained), what ``soar detectors train``
+        calibrates the rule confidences from (hidden: with ``hidden_bonus``)."""
+        o = self.options
+        matches = self.scan(nt, kind, source)
+        judged = self._judge(nt, matches, source)
+        return [
+            (d["rule_id"], m.rule.confidence, d["segment"] in HIDDEN_ORIGINS and o.hidden_bonus, explained)
+            for (m, _), (_, explained, _, d) in zip(matches, judged, strict=True)
+        ]
 
     def _ml_severity(self, score: float) -> Severity | None:
         o = self.options
@@ -281,9 +344,9 @@ class InjectionDetector:
         judged = self._judge(nt, matches, source)
         untrusted = source in UNTRUSTED_SOURCES
         rule = combined_confidence(c for _, _, c, _ in judged) if judged else 0.0
-        score = self.combine(rule, proba, source)
+        score = self.combine(rule, proba, source, _evidence(judged))
         if not matches:
-            severity = self._ml_severity(proba * self.weight(source)) if proba is not None else None
+            severity = self._ml_severity(proba * self.source_weight(source)) if proba is not None else None
             if severity is None:
                 return None
             if not untrusted:
@@ -336,6 +399,11 @@ class InjectionDetector:
             },
             tags=sorted(tags),
         )
+
+
+def _evidence(judged: list[tuple[Severity, bool, float, dict[str, Any]]]) -> Evidence:
+    """``InjectionDetector._judge``'s matches as the combiner reads them: (title, confidence, hidden, explained)."""
+    return [(d["rule"], conf, d["segment"] in HIDDEN_ORIGINS, explained) for _, explained, conf, d in judged]
 
 
 _OPEN_QUOTE = re2.compile(r"(?:^|[\s(\[:])['\"«]")

@@ -23,6 +23,8 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
+from soar.detect.calibration import RowMatches, cv_calibration
+from soar.detect.combiner import cv_combiner, evidence_features
 from soar.detect.ml import FEATURES, FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
 from soar.detect.normalize import normalize
 from soar.errors import ContentError
@@ -50,14 +52,26 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # run lengths for the benign sentence-run rows when they differ from the scored ``spans`` (e.g. train on
     # runs but score whole texts only); empty: the scored ``spans``
     "span_train": [],
+    # the learned combination of rule evidence and classifier score (soar.detect.combiner), fitted on the
+    # out-of-fold scores and written to the card's scoring entry when it passes its cross-validated ship rule
+    "combiner": False,
+    "combiner_C": 1.0,
+    # calibrated rule confidences and per-source classifier shifts for the noisy-OR (soar.detect.calibration),
+    # measured on the out-of-fold scores and written to the card's scoring entry when they pass the fixed
+    # decision rule; ``rule_prior`` pseudo-matches of the written confidence, ``rule_min_matches`` to calibrate
+    "calibration": False,
+    "rule_prior": 20.0,
+    "rule_min_matches": 20,
 }
 
 #: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
 #: injection only) and its writes are a sentence or two, so no sentence runs; injection uses C = 128 (grouped
 #: cross-validation on the eighth-wave training split, out-of-fold recall at 1% FPR pooled / indirect / direct:
-#: C 32 0.963 / 0.974 / 0.943, 64 0.966 / 0.976 / 0.944, 128 0.967 / 0.978 / 0.945; memory was not re-measured)
+#: C 32 0.963 / 0.974 / 0.943, 64 0.966 / 0.976 / 0.944, 128 0.967 / 0.978 / 0.945; memory was not re-measured).
+#: The learned combiner (``combiner``, 2026.12.06-4) is off: it learned weight 0 for the rules, so a rule match
+#: no longer lifted a diluted long text (docs/detectors.md); injection calibrates the noisy-OR instead.
 FAMILY_PARAMS: dict[str, dict[str, Any]] = {
-    "injection": {"C": 128.0},
+    "injection": {"C": 128.0, "calibration": True},
     "memory": {"features": FEATURES, "spans": [], "span_negatives": 0},
 }
 
@@ -140,6 +154,42 @@ def span_rows(
     return parents, labels
 
 
+def oof_scores(
+    x: Any,
+    y: np.ndarray,
+    groups: list[str],
+    params: dict[str, Any],
+    *,
+    spec: HashSpec | None = None,
+    texts: list[str] | None = None,
+    parents: list[int] | None = None,
+    labels: list[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(out-of-fold linear score, fold index) of every training row, from ``cv_folds`` folds grouped by
+    template (see ``cv_threshold`` for the arguments)."""
+    parents = parents or []
+    n = len(y)
+    oof = np.zeros(n)
+    fold_of = np.zeros(n, dtype=np.int64)
+    extra = np.asarray(parents, dtype=np.int64)
+    extra_y = np.asarray(labels if labels is not None else [0] * len(parents), dtype=y.dtype)
+    y_all = np.concatenate([y, extra_y])
+    scoring = _scoring(params)
+    folds = StratifiedGroupKFold(n_splits=params["cv_folds"], shuffle=True, random_state=0)
+    for k, (tr, te) in enumerate(folds.split(np.zeros(n), y, groups)):
+        in_tr = np.zeros(n, dtype=bool)
+        in_tr[tr] = True
+        rows = np.concatenate([tr, n + np.flatnonzero(in_tr[extra])]) if len(extra) else tr
+        lr = _fit(x[rows], y_all[rows], params)
+        if spec is not None and texts is not None and scoring:
+            fold_model = TextModel(spec, lr.coef_[0].astype(np.float32), float(lr.intercept_[0]), {"scoring": scoring})
+            oof[te] = fold_model.decision([texts[i] for i in te])
+        else:
+            oof[te] = lr.decision_function(x[te])
+        fold_of[te] = k
+    return oof, fold_of
+
+
 def cv_threshold(
     x: Any,
     y: np.ndarray,
@@ -152,6 +202,7 @@ def cv_threshold(
     labels: list[int] | None = None,
     sources: list[str] | None = None,
     styles: list[str] | None = None,
+    oof: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold scores on the training rows; the logit that ``cv_target_fpr`` of the negatives exceed.
 
@@ -163,28 +214,13 @@ def cv_threshold(
     ``sources`` the recall at 1% FPR is also reported per slice (``user`` = direct, the rest indirect), and
     with ``styles`` for plain (not hidden or encoded) indirect attacks against all indirect negatives. With
     ``spec`` and ``texts`` the out-of-fold scores are the deployed scoring (sentence runs included), not the
-    bare linear score.
+    bare linear score. ``oof``: the scores ``oof_scores`` returned for the same arguments, when known already.
     """
     from soar.eval.metrics import compute
 
     parents = parents or []
-    n = len(y)
-    oof = np.zeros(n)
-    extra = np.asarray(parents, dtype=np.int64)
-    extra_y = np.asarray(labels if labels is not None else [0] * len(parents), dtype=y.dtype)
-    y_all = np.concatenate([y, extra_y])
-    scoring = _scoring(params)
-    folds = StratifiedGroupKFold(n_splits=params["cv_folds"], shuffle=True, random_state=0)
-    for tr, te in folds.split(np.zeros(n), y, groups):
-        in_tr = np.zeros(n, dtype=bool)
-        in_tr[tr] = True
-        rows = np.concatenate([tr, n + np.flatnonzero(in_tr[extra])]) if len(extra) else tr
-        lr = _fit(x[rows], y_all[rows], params)
-        if spec is not None and texts is not None and scoring:
-            fold_model = TextModel(spec, lr.coef_[0].astype(np.float32), float(lr.intercept_[0]), {"scoring": scoring})
-            oof[te] = fold_model.decision([texts[i] for i in te])
-        else:
-            oof[te] = lr.decision_function(x[te])
+    if oof is None:
+        oof = oof_scores(x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels)[0]
     logit = float(np.quantile(oof[y == 0], 1.0 - params["cv_target_fpr"]))
     m = compute(y.tolist(), oof.tolist(), logit)
     slices: dict[str, float] = {}
@@ -219,8 +255,11 @@ def train_family(
     *,
     version: str | None = None,
     params: dict[str, Any] | None = None,
+    detectors_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Fit one family's classifier, write artifact + card, return the card."""
+    """Fit one family's classifier (and, with ``combiner``, the combiner of rule evidence and classifier score,
+    reading the rules of ``detectors_dir``, by default the corpora's parent), write artifact + card, return
+    the card."""
     from soar.eval.metrics import compute  # the eval package depends on detect, not the other way at import
 
     if family not in FAMILIES:
@@ -244,13 +283,37 @@ def train_family(
     parents, labels = span_rows(texts, y, groups, params, attack_spans)
     x = spec.matrix(texts)
     t0 = time.perf_counter()
-    cv = cv_threshold(
-        x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels, sources=sources, styles=styles
-    )
+    oof, fold = oof_scores(x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels)
+    cv = cv_threshold(x, y, groups, params, parents=parents, labels=labels, sources=sources, styles=styles, oof=oof)
     lr = _fit(x, np.concatenate([y, np.asarray(labels, dtype=y.dtype)]), params)
+    scoring = _scoring(params)
+    if params.get("combiner"):
+        # the deployed model's probability 0.5 is the out-of-fold threshold logit (see the intercept shift below)
+        proba = 1.0 / (1.0 + np.exp(-(oof - cv["threshold_logit"])))
+        features, noisy_or = combiner_rows(train_rows, proba, Path(detectors_dir or Path(corpora_dir).parent))
+        combiner, cv["combiner"] = cv_combiner(
+            features, y, fold, noisy_or, proba, c=params["combiner_C"], target_fpr=params["cv_target_fpr"]
+        )
+        if cv["combiner"]["ships"]:
+            scoring = {**scoring, "combiner": combiner.card()}
+    if params.get("calibration"):
+        proba = 1.0 / (1.0 + np.exp(-(oof - cv["threshold_logit"])))
+        matches, weights = calibration_rows(train_rows, Path(detectors_dir or Path(corpora_dir).parent))
+        calibration, cv["calibration"] = cv_calibration(
+            matches,
+            y,
+            fold,
+            proba,
+            [str(r.get("source") or "web") for r in train_rows],
+            weights,
+            prior=float(params["rule_prior"]),
+            min_matches=int(params["rule_min_matches"]),
+            target_fpr=params["cv_target_fpr"],
+        )
+        if calibration is not None:
+            scoring = {**scoring, **calibration.card()}
     fit_s = time.perf_counter() - t0
     raw_intercept = float(lr.intercept_[0])
-    scoring = _scoring(params)
     # shift so that the cross-validated threshold is probability 0.5 (the detectors' deployed threshold)
     model = TextModel(spec, lr.coef_[0].astype(np.float32), raw_intercept - cv["threshold_logit"], {"scoring": scoring})
     version = version or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
@@ -265,11 +328,18 @@ def train_family(
         data["eval"] = _data_entry(eval_path, eval_rows)
         scores = model.predict([prepare(r["text"]) for r in eval_rows])
         metrics = compute([int(r["label"]) for r in eval_rows], scores.tolist(), 0.5).model_dump()
+    described = "hashed char 3-5 + word 1-2 grams -> LogisticRegression over soar.detect.normalize text"
+    if "combiner" in scoring:
+        described += "; rule evidence + classifier logit -> learned combiner (scoring.combiner)"
+    if "rule_confidence" in scoring:
+        described += "; noisy-OR with calibrated rule confidences (scoring.rule_confidence)"
+    if "source_shift" in scoring:
+        described += " and per-source classifier shifts (scoring.source_shift)"
     card = {
         "family": family,
         "version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": "hashed char 3-5 + word 1-2 grams -> LogisticRegression over soar.detect.normalize text",
+        "model": described,
         "hashing": spec.card(),
         "scoring": scoring,
         "params": params,
@@ -290,6 +360,41 @@ def train_family(
     }
     artifact.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return card
+
+
+def combiner_rows(rows: list[dict[str, Any]], probas: np.ndarray, detectors_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(the combiner's ``FEATURES``, the hand-set noisy-OR score) of each row with classifier probability
+    ``probas[i]``, its rule evidence from the injection rules of ``detectors_dir``, scored as ``soar eval``
+    scores the row (kind ``input``, its ``source``, ``web`` when it has none)."""
+    from soar.detect.base import DetectConfig
+    from soar.detect.injection import InjectionDetector
+    from soar.telemetry.events import UNTRUSTED_SOURCES
+
+    det = InjectionDetector(DetectConfig(Path(detectors_dir), {"injection": {"use_model": False}}))
+    features: list[list[float]] = []
+    noisy_or: list[float] = []
+    for row, p in zip(rows, probas.tolist(), strict=True):
+        source = str(row.get("source") or "web")
+        rule, judged = det.evidence(normalize(row["text"][: det.options.max_scan_chars]), "input", source)
+        features.append(evidence_features(p, rule, judged, source not in UNTRUSTED_SOURCES))
+        noisy_or.append(det.noisy_or(rule, p, source))
+    return np.asarray(features), np.asarray(noisy_or)
+
+
+def calibration_rows(rows: list[dict[str, Any]], detectors_dir: Path) -> tuple[list[RowMatches], np.ndarray]:
+    """(per row its injection rule matches with their written confidences, its source weight today), scored
+    as ``soar eval`` scores the row (kind ``input``, its ``source``, ``web`` when it has none)."""
+    from soar.detect.base import DetectConfig
+    from soar.detect.injection import InjectionDetector
+
+    det = InjectionDetector(DetectConfig(Path(detectors_dir), {"injection": {"use_model": False}}))
+    matches: list[RowMatches] = []
+    weights: list[float] = []
+    for row in rows:
+        source = str(row.get("source") or "web")
+        matches.append(det.rule_matches(normalize(row["text"][: det.options.max_scan_chars]), "input", source))
+        weights.append(det.weight(source))
+    return matches, np.asarray(weights)
 
 
 def _data_entry(path: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:

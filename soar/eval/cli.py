@@ -102,7 +102,9 @@ def train_command(
     base = _config(detectors).detectors_dir
     for fam in family:
         try:
-            card = train_family(fam, corpora or base / "corpora", out or base / "models", version=version)
+            card = train_family(
+                fam, corpora or base / "corpora", out or base / "models", version=version, detectors_dir=base
+            )
         except (ContentError, OSError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from e

@@ -136,7 +136,9 @@ def test_normalize_long_adversarial_text() -> None:
 _DETECTOR: list[InjectionDetector] = []
 
 
-def _detector() -> InjectionDetector:
+def _detector(model: str | None = None) -> InjectionDetector:
+    if model is not None:
+        return InjectionDetector(DetectConfig(ROOT / "detectors", options={"injection": {"model": model}}))
     if not _DETECTOR:
         _DETECTOR.append(InjectionDetector(DetectConfig(detectors_dir=ROOT / "detectors")))
     return _DETECTOR[0]
@@ -181,11 +183,21 @@ def test_score_with_prescan_equals_separate_passes() -> None:
         "",
     ]
     sources = ["web", "user", "tool", "web"]
+    combiner = _detector("2026.12.06-4")  # the learned combiner, explicit option only
+    assert det.combiner is None and combiner.combiner is not None
+    for d in (det, combiner):
+        assert d.model is not None
+        got = d.score(texts, sources, kind="tool_result")
+        want = []
+        for t, src in zip(texts, sources, strict=True):
+            nt = normalize(t)
+            proba = float(d.model.predict([nt.text])[0])
+            rule, judged = d.evidence(nt, "tool_result", src)
+            want.append(d.combine(rule, proba, src, judged))
+        assert got == want
+        assert got[0] >= 0.5
+    # the diluted third text (7 KB, one injected sentence at the end) reaches 0.5 through its rule match under
+    # the default scoring; the combiner scores it ~0 (docs/detectors.md), which is why it is not the default
     got = det.score(texts, sources, kind="tool_result")
-    want = []
-    for t, src in zip(texts, sources, strict=True):
-        nt = normalize(t)
-        proba = float(det.model.predict([nt.text])[0])
-        want.append(det.combine(det.rule_score(nt, "tool_result", src), proba, src))
-    assert got == want
-    assert got[0] >= 0.5 and got[2] >= 0.5
+    assert got[2] >= 0.5
+    assert combiner.score(texts[2:3], ["tool"], kind="tool_result")[0] < 0.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import codecs
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import quote
 
 import pytest
@@ -238,8 +239,11 @@ def test_injection_encoded_and_hidden_variants_are_caught(
     assert f.severity >= Severity.HIGH, f.evidence
 
 
-def test_injection_classifier_finds_one_sentence_in_a_20kb_page(detector: InjectionDetector) -> None:
-    # windows of 2 KB keep their highest score, so the page around the sentence does not dilute it
+def test_injection_classifier_finds_one_sentence_in_a_20kb_page(
+    detector: InjectionDetector, config: DetectConfig, ctx: DetectContext, ev: Ev
+) -> None:
+    # windows of 2 KB keep their highest score, so the page around the sentence does not dilute it; the default
+    # scoring (noisy-OR, calibrated rule confidences) lifts the page over 0.5 with its one rule match
     assert detector.model is not None  # the shipped model (detectors/models)
     filler = "The harbour museum opens at nine and the guided tour lasts about an hour. "
     clean = filler * 280
@@ -249,6 +253,11 @@ def test_injection_classifier_finds_one_sentence_in_a_20kb_page(detector: Inject
     assert len(dirty) > 20_000
     clean_score, dirty_score = detector.score([clean, dirty], ["web", "web"])
     assert dirty_score >= 0.5 > clean_score
+    assert _one(detector, _web(ev, dirty), ctx).evidence["score"] >= 0.5
+    # the learned combiner of 2026.12.06-4 (explicit option only) does not: the reason it is not the default
+    combiner = InjectionDetector(replace(config, options={"injection": {"model": "2026.12.06-4"}}))
+    assert combiner.combiner is not None
+    assert combiner.score([dirty], ["web"])[0] < 0.5
 
 
 def test_injection_single_quoted_and_reported_attacks_are_explained(

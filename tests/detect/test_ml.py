@@ -71,7 +71,9 @@ def test_ml_train_writes_artifact_and_card(trained: Path) -> None:
     assert card["artifact"] == "injection-t1.npz" and (trained / "models" / "injection-t1.npz").is_file()
     assert not list((trained / "models").glob("*.joblib"))
     assert card["hashing"] == {"bits": 18, "char_ngrams": [3, 4, 5], "words": True, "features": FEATURES_CUES}
-    assert card["scoring"] == {}  # sentence runs are off by default (they cost out-of-fold recall)
+    # sentence runs are off by default (they cost out-of-fold recall); calibration entries only when chosen
+    assert "spans" not in card["scoring"] and set(card["scoring"]) <= {"rule_confidence", "source_shift"}
+    assert ("rule_confidence" in card["scoring"]) == (card["cv"]["calibration"]["chosen"] is not None)
     cv = card["cv"]
     assert cv["folds"] == 5 and cv["groups"] > 10 and cv["target_fpr"] == 0.01
     assert card["threshold"] == 0.5 and card["intercept"] == round(card["intercept_raw"] - cv["threshold_logit"], 6)
