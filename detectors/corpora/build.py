@@ -2303,11 +2303,14 @@ def real_rows(split: Split, limit: int | None = None, seed: int = SEED, path: Pa
     return rows
 
 
-def build(out: Path = HERE, seed: int = SEED, real_train_max: int | None = REAL_TRAIN_MAX) -> dict[str, str]:
+def build(
+    out: Path = HERE, seed: int = SEED, real_train_max: int | None = REAL_TRAIN_MAX, real_texts: Path = REAL_TEXTS
+) -> dict[str, str]:
     """Write the corpus files; returns their sha256."""
     files = {
-        # the generated rows first, unchanged; the real train half appended (its eval half is eval-real.jsonl)
-        "injection/train.jsonl": injection_rows("train", 7500, 10000, seed) + real_rows("train", real_train_max, seed),
+        # the generated rows first, unchanged; then the real train half (its eval half is eval-real.jsonl)
+        "injection/train.jsonl": injection_rows("train", 7500, 10000, seed)
+        + real_rows("train", real_train_max, seed, real_texts),
         "injection/eval.jsonl": injection_rows("eval", 1000, 2000, seed),
         "memory/train.jsonl": memory_rows("train", 1500, 2000, seed),
         "memory/eval.jsonl": memory_rows("eval", 400, 800, seed),
@@ -2315,7 +2318,7 @@ def build(out: Path = HERE, seed: int = SEED, real_train_max: int | None = REAL_
     held_out = files["injection/eval.jsonl"]
     files["injection/eval-direct.jsonl"] = [r for r in held_out if r["source"] == "user"]
     files["injection/eval-indirect.jsonl"] = [r for r in held_out if r["source"] != "user"]
-    files["injection/eval-real.jsonl"] = real_rows("eval", None, seed)
+    files["injection/eval-real.jsonl"] = real_rows("eval", None, seed, real_texts)
     return {name: _write(out / name, rows) for name, rows in files.items()}
 
 

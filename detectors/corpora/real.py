@@ -217,7 +217,7 @@ def _package_files(site: Path, info: Path) -> list[Path]:
     return files
 
 
-def collect(stdlib: Path | None, site: Path | None, seed: int = SEED) -> list[dict[str, str]]:
+def collect(stdlib: Path | None, site: Path | None, seed: int = SEED, per_unit: int = PER_UNIT) -> list[dict[str, str]]:
     """All rows: deduplicated, off-topic texts dropped, at most PER_UNIT per unit (seeded), sorted."""
     seen: set[str] = set()
     by_unit: dict[str, list[dict[str, str]]] = {}
@@ -232,8 +232,8 @@ def collect(stdlib: Path | None, site: Path | None, seed: int = SEED) -> list[di
     rows = []
     for unit in sorted(by_unit):
         chosen = by_unit[unit]
-        if len(chosen) > PER_UNIT:
-            chosen = random.Random(f"{seed}:{unit}").sample(chosen, PER_UNIT)
+        if len(chosen) > per_unit:
+            chosen = random.Random(f"{seed}:{unit}").sample(chosen, per_unit)
         rows.extend({**r, "half": half_of(unit)} for r in chosen)
     rows.sort(key=lambda r: (r["unit"], r["origin"], r["text"]))
     return rows
@@ -253,8 +253,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stdlib", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
     ap.add_argument("--site", type=Path, default=Path(sysconfig.get_paths()["purelib"]))
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--per-unit", type=int, default=PER_UNIT, help="at most this many texts per module or distribution")
     args = ap.parse_args(argv)
-    rows = collect(args.stdlib, args.site)
+    rows = collect(args.stdlib, args.site, per_unit=args.per_unit)
     digest = write(rows, args.out)
     for half in ("train", "eval"):
         part = [r for r in rows if r["half"] == half]
