@@ -13,12 +13,12 @@ two slices of ``injection/eval.jsonl`` that the issue sets separate targets for.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import codecs
 import hashlib
 import json
 import random
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -2280,10 +2280,41 @@ def _write(path: Path, rows: list[dict]) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def build(out: Path = HERE, seed: int = SEED) -> dict[str, str]:
-    """Write the four files; returns their sha256."""
+#: real benign text (``real.py``): at most this many train-half texts go into ``injection/train.jsonl``
+#: (None: all of them), chosen by a seeded sample; the eval half is ``injection/eval-real.jsonl``, all of it.
+#: 0 by default: with all 2,971 the candidate model injection-2026.12.06-6 failed the ship rule on grouped
+#: cross-validation (docs/detectors.md), so the committed train.jsonl is -5's; ``--real-train all`` adds them
+REAL_TRAIN_MAX: int | None = 0
+REAL_TEXTS = HERE / "injection" / "real" / "texts.jsonl"
+
+
+def real_rows(split: Split, limit: int | None = None, seed: int = SEED, path: Path = REAL_TEXTS) -> list[dict]:
+    """Benign rows from the real texts of one half (``detectors/corpora/real.py``): style ``benign/real``, one
+    ``group`` per unit (module or distribution), with their ``origin`` and ``licence``; none without the file."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if r["half"] == split:
+            rows.append({"text": r["text"], "label": 0, "source": r["source"], "style": "benign/real",
+                         "group": f"real:{r['unit']}", "origin": r["origin"], "licence": r["licence"]})  # fmt: skip
+    if limit == 0:
+        return []
+    if limit is not None and len(rows) > limit:
+        keep = set(random.Random(seed + 2).sample(range(len(rows)), limit))
+        rows = [r for i, r in enumerate(rows) if i in keep]
+    return rows
+
+
+def build(
+    out: Path = HERE, seed: int = SEED, real_train_max: int | None = REAL_TRAIN_MAX, real_texts: Path = REAL_TEXTS
+) -> dict[str, str]:
+    """Write the corpus files; returns their sha256."""
     files = {
-        "injection/train.jsonl": injection_rows("train", 7500, 10000, seed),
+        # the generated rows first, unchanged; then the real train half (its eval half is eval-real.jsonl)
+        "injection/train.jsonl": injection_rows("train", 7500, 10000, seed)
+        + real_rows("train", real_train_max, seed, real_texts),
         "injection/eval.jsonl": injection_rows("eval", 1000, 2000, seed),
         "memory/train.jsonl": memory_rows("train", 1500, 2000, seed),
         "memory/eval.jsonl": memory_rows("eval", 400, 800, seed),
@@ -2291,10 +2322,15 @@ def build(out: Path = HERE, seed: int = SEED) -> dict[str, str]:
     held_out = files["injection/eval.jsonl"]
     files["injection/eval-direct.jsonl"] = [r for r in held_out if r["source"] == "user"]
     files["injection/eval-indirect.jsonl"] = [r for r in held_out if r["source"] != "user"]
+    files["injection/eval-real.jsonl"] = real_rows("eval", None, seed, real_texts)
     return {name: _write(out / name, rows) for name, rows in files.items()}
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
-    for name, digest in build(target).items():
+    ap = argparse.ArgumentParser(description="Build the injection and memory corpora (seeded, reproducible).")
+    ap.add_argument("target", nargs="?", type=Path, default=HERE, help="output directory (default: here)")
+    ap.add_argument("--real-train", default=str(REAL_TRAIN_MAX), help="real train-half texts in train.jsonl: N or all")
+    args = ap.parse_args()
+    limit = None if args.real_train == "all" else int(args.real_train)
+    for name, digest in build(args.target, real_train_max=limit).items():
         print(f"{digest}  {name}")
