@@ -2282,9 +2282,9 @@ def _write(path: Path, rows: list[dict]) -> str:
 
 #: real benign text (``real.py``): at most this many train-half texts go into ``injection/train.jsonl``
 #: (None: all of them), chosen by a seeded sample; the eval half is ``injection/eval-real.jsonl``, all of it.
-#: 0 by default: with all 2,971 the candidate model injection-2026.12.06-6 failed the ship rule on grouped
-#: cross-validation (docs/detectors.md), so the committed train.jsonl is -5's; ``--real-train all`` adds them
-REAL_TRAIN_MAX: int | None = 0
+#: All by default: model injection-2026.12.06-6 was trained on them and ships, although it missed the
+#: pre-set grouped-CV rule by 0.005 on direct; docs/detectors.md says why. ``--real-train 0`` gives -5's file
+REAL_TRAIN_MAX: int | None = None
 REAL_TEXTS = HERE / "injection" / "real" / "texts.jsonl"
 
 
@@ -2329,7 +2329,7 @@ def build(
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Build the injection and memory corpora (seeded, reproducible).")
     ap.add_argument("target", nargs="?", type=Path, default=HERE, help="output directory (default: here)")
-    ap.add_argument("--real-train", default=str(REAL_TRAIN_MAX), help="real train-half texts in train.jsonl: N or all")
+    ap.add_argument("--real-train", default="all", help="real train-half texts in train.jsonl: N or all")
     args = ap.parse_args()
     limit = None if args.real_train == "all" else int(args.real_train)
     for name, digest in build(args.target, real_train_max=limit).items():

@@ -274,17 +274,23 @@ def test_calibration_in_the_detector_is_refused_when_the_card_entry_is_bad(small
 
 def test_calibration_shipped_model_keeps_the_rules_lift_on_diluted_texts() -> None:
     """The default model's calibrated noisy-OR: one rule match still lifts a 20 KB page and a 7 KB tool result
-    over 0.5 (the learned combiner of 2026.12.06-4 scored them 0.12 and 0.0), from every source, alone or in a
-    batch."""
+    to at least the rule's (calibrated) confidence times the source's weight, from every source, alone or in a
+    batch (the learned combiner of 2026.12.06-4 scored them 0.12 and 0.0). With 2026.12.06-6 the 20 KB page's
+    one match is "covert copy to an external address", calibrated to 0.475 on the training split, so the page
+    scores 0.49 from the web: far above the same page without the sentence (0.01), and still a finding."""
     d = InjectionDetector(DetectConfig(ROOT / "detectors"))
     assert d.model is not None and d.combiner is None and d.calibration.rule_confidence
+    benign = "The harbour museum opens at nine and the guided tour lasts about an hour. " * 280
+    clean = d.score([benign], ["web"])[0]
+    assert clean < 0.05
     for text, source, kind in DILUTED:
         for src in (source, "user", "system"):
-            assert d.score([text], [src], kind=kind)[0] >= 0.5
-    benign = "The harbour museum opens at nine and the guided tour lasts about an hour. " * 280
+            rule = d.rule_score(normalize(text[: d.options.max_scan_chars]), kind, src)
+            score = d.score([text], [src], kind=kind)[0]
+            assert score >= round(rule * d.weight(src), 4) and rule >= 0.45 and score > clean + 0.3
+    assert d.score([DILUTED[1][0]], ["tool"], kind="tool_result")[0] >= 0.5
     texts = [DILUTED[0][0], benign, DILUTED[1][0]]
     assert d.score(texts, ["web", "web", "web"]) == [d.score([t], ["web"])[0] for t in texts]
-    assert d.score([benign], ["web"])[0] < 0.5
 
 
 def test_calibration_leaves_classifier_only_findings_as_they_were(small: Path, tmp_path: Path) -> None:

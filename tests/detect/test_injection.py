@@ -243,7 +243,8 @@ def test_injection_classifier_finds_one_sentence_in_a_20kb_page(
     detector: InjectionDetector, config: DetectConfig, ctx: DetectContext, ev: Ev
 ) -> None:
     # windows of 2 KB keep their highest score, so the page around the sentence does not dilute it; the default
-    # scoring (noisy-OR, calibrated rule confidences) lifts the page over 0.5 with its one rule match
+    # scoring (noisy-OR, calibrated rule confidences) lifts the page with its one rule match (to 0.49 with
+    # 2026.12.06-6: the rule is calibrated to 0.475), and the rule makes it a finding (its severity: medium)
     assert detector.model is not None  # the shipped model (detectors/models)
     filler = "The harbour museum opens at nine and the guided tour lasts about an hour. "
     clean = filler * 280
@@ -252,8 +253,9 @@ def test_injection_classifier_finds_one_sentence_in_a_20kb_page(
     )
     assert len(dirty) > 20_000
     clean_score, dirty_score = detector.score([clean, dirty], ["web", "web"])
-    assert dirty_score >= 0.5 > clean_score
-    assert _one(detector, _web(ev, dirty), ctx).evidence["score"] >= 0.5
+    assert dirty_score > clean_score + 0.3 and clean_score < 0.05
+    finding = _one(detector, _web(ev, dirty), ctx)
+    assert finding.severity >= Severity.MEDIUM and finding.evidence["score"] == dirty_score
     # the learned combiner of 2026.12.06-4 (explicit option only) does not: the reason it is not the default
     combiner = InjectionDetector(replace(config, options={"injection": {"model": "2026.12.06-4"}}))
     assert combiner.combiner is not None
