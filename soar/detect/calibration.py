@@ -59,13 +59,25 @@ def adjusted_confidence(conf: float, hidden: bool, explained: bool) -> float:
     return conf
 
 
+def clipped_logit(proba: float) -> float:
+    """The logit of a probability, clipped to +-``LOGIT_CLIP``."""
+    p = min(max(proba, 1e-7), 1.0 - 1e-7)
+    return max(min(math.log(p) - math.log1p(-p), LOGIT_CLIP), -LOGIT_CLIP)
+
+
+def sigmoid(z: float) -> float:
+    """The probability of logit ``z`` (no overflow for large negative ``z``)."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
 def shifted(proba: float, shift: float) -> float:
     """``proba`` with ``shift`` added to its (clipped) logit."""
     if shift == 0.0:
         return proba
-    p = min(max(proba, 1e-7), 1.0 - 1e-7)
-    z = max(min(math.log(p) - math.log1p(-p), LOGIT_CLIP), -LOGIT_CLIP) + shift
-    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+    return sigmoid(clipped_logit(proba) + shift)
 
 
 def _number(v: Any) -> bool:

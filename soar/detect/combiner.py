@@ -25,22 +25,18 @@ from typing import Any
 
 import numpy as np
 
+from soar.detect.calibration import LOGIT_CLIP, clipped_logit, recall_by_slice, sigmoid
 from soar.errors import ContentError
 
 #: the features in the order of the coefficients
 FEATURES: tuple[str, ...] = ("logit", "rule_score", "max_conf", "unexplained", "explained", "hidden", "trusted")
 #: features whose coefficient must be >= 0: more evidence of an attack never lowers the score
 MONOTONE: frozenset[str] = frozenset({"logit", "rule_score", "max_conf", "unexplained", "explained", "hidden"})
-#: the classifier logit is clipped here (a probability of 1.0 in float64 has no finite logit)
-LOGIT_CLIP = 16.0
 
 
 def classifier_logit(proba: float | None) -> float:
     """The clipped logit of a classifier probability (0.0 when there is no classifier score)."""
-    if proba is None:
-        return 0.0
-    p = min(max(proba, 1e-7), 1.0 - 1e-7)
-    return max(min(math.log(p) - math.log1p(-p), LOGIT_CLIP), -LOGIT_CLIP)
+    return 0.0 if proba is None else clipped_logit(proba)
 
 
 def evidence_features(
@@ -72,10 +68,7 @@ class Combiner:
         z = self.intercept
         for c, f in zip(self.coef, features, strict=True):
             z += c * f
-        if z >= 0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
+        return sigmoid(z)
 
     def card(self) -> dict[str, Any]:
         """This combiner as the card's ``scoring.combiner`` entry."""
@@ -136,17 +129,6 @@ def fit_combiner(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Combiner:
     return Combiner(tuple(float(v) for v in res.x[:-1]), float(res.x[-1]))
 
 
-def _slices(y: np.ndarray, scores: np.ndarray, trusted: np.ndarray) -> dict[str, float]:
-    """Recall at 1% FPR pooled, on untrusted sources (indirect) and on trusted ones (direct)."""
-    from soar.eval.metrics import recall_at_fpr  # the eval package depends on detect, not the other way
-
-    out: dict[str, float] = {}
-    for name, mask in (("pooled", np.ones(len(y), dtype=bool)), ("indirect", ~trusted), ("direct", trusted)):
-        if mask.any() and (y[mask] == 1).any() and (y[mask] == 0).any():
-            out[name] = round(float(recall_at_fpr(y[mask], scores[mask])), 4)
-    return out
-
-
 def cv_combiner(
     x: np.ndarray,
     y: np.ndarray,
@@ -176,9 +158,9 @@ def cv_combiner(
         oof[te] = x[te] @ np.asarray(part.coef) + part.intercept
     trusted = x[:, FEATURES.index("trusted")] > 0.5
     table = {
-        "noisy_or": _slices(y, np.asarray(noisy_or), trusted),
-        "classifier": _slices(y, np.asarray(proba), trusted),
-        "combiner": _slices(y, oof, trusted),
+        "noisy_or": recall_by_slice(y, np.asarray(noisy_or), ~trusted),
+        "classifier": recall_by_slice(y, np.asarray(proba), ~trusted),
+        "combiner": recall_by_slice(y, oof, ~trusted),
     }
     a, b = table["noisy_or"], table["combiner"]
     ships = all(b.get(s, 0.0) >= a.get(s, 0.0) for s in a) and b.get("indirect", 0.0) > a.get("indirect", 0.0)

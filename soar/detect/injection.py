@@ -210,8 +210,7 @@ class InjectionDetector:
         if matches is None:
             matches = self.scan(nt, kind, source)
         judged = self._judge(nt, matches, source)
-        rule = combined_confidence([conf for _, _, conf, _ in judged]) if judged else 0.0
-        return rule, _evidence(judged)
+        return _rule_score(judged), _evidence(judged)
 
     def score(self, texts: Sequence[str], sources: Sequence[str], kind: str = "input") -> list[float]:
         """A continuous score in [0, 1] per text: rule evidence and classifier score combined (``combine``)."""
@@ -343,7 +342,7 @@ class InjectionDetector:
             matches = self.scan(nt, event.kind, source)
         judged = self._judge(nt, matches, source)
         untrusted = source in UNTRUSTED_SOURCES
-        rule = combined_confidence(c for _, _, c, _ in judged) if judged else 0.0
+        rule = _rule_score(judged)
         score = self.combine(rule, proba, source, _evidence(judged))
         if not matches:
             severity = self._ml_severity(proba * self.source_weight(source)) if proba is not None else None
@@ -399,6 +398,11 @@ class InjectionDetector:
             },
             tags=sorted(tags),
         )
+
+
+def _rule_score(judged: list[tuple[Severity, bool, float, dict[str, Any]]]) -> float:
+    """Noisy-OR of ``InjectionDetector._judge``'s adjusted confidences (0 without a match)."""
+    return combined_confidence([conf for _, _, conf, _ in judged]) if judged else 0.0
 
 
 def _evidence(judged: list[tuple[Severity, bool, float, dict[str, Any]]]) -> Evidence:

@@ -165,8 +165,15 @@ def oof_scores(
     parents: list[int] | None = None,
     labels: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(out-of-fold linear score, fold index) of every training row, from ``cv_folds`` folds grouped by
-    template (see ``cv_threshold`` for the arguments)."""
+    """(out-of-fold score, fold index) of every training row, from ``cv_folds`` folds grouped by template.
+
+    Rows built from one template (their ``group``) stay in one fold, so each fold is scored on phrasings its
+    model never saw; without groups every row is its own group (which overfits: near-duplicates of a
+    template land on both sides). ``x`` may hold extra rows after the first ``len(y)`` (sentence runs of
+    benign rows and injected spans of attacks, ``parents`` naming the row each came from, ``labels`` their
+    labels, benign when omitted): they train with their parent's fold and are never scored. With ``spec``
+    and ``texts`` the scores are the deployed scoring (sentence runs included), not the bare linear score.
+    """
     parents = parents or []
     n = len(y)
     oof = np.zeros(n)
@@ -191,36 +198,24 @@ def oof_scores(
 
 
 def cv_threshold(
-    x: Any,
+    oof: np.ndarray,
     y: np.ndarray,
     groups: list[str],
     params: dict[str, Any],
     *,
-    spec: HashSpec | None = None,
-    texts: list[str] | None = None,
-    parents: list[int] | None = None,
-    labels: list[int] | None = None,
+    extra_rows: int = 0,
     sources: list[str] | None = None,
     styles: list[str] | None = None,
-    oof: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Out-of-fold scores on the training rows; the logit that ``cv_target_fpr`` of the negatives exceed.
+    """The cross-validation entry of the card, from ``oof_scores``'s out-of-fold scores of the training rows:
+    the logit that ``cv_target_fpr`` of the negatives exceed, and the out-of-fold metrics at it.
 
-    Rows built from one template (their ``group``) stay in one fold, so each fold is scored on phrasings its
-    model never saw; without groups every row is its own group (which overfits: near-duplicates of a
-    template land on both sides). ``x`` may hold extra rows after the first ``len(y)`` (sentence runs of
-    benign rows and injected spans of attacks, ``parents`` naming the row each came from, ``labels`` their
-    labels, benign when omitted): they train with their parent's fold and are never scored. With
-    ``sources`` the recall at 1% FPR is also reported per slice (``user`` = direct, the rest indirect), and
-    with ``styles`` for plain (not hidden or encoded) indirect attacks against all indirect negatives. With
-    ``spec`` and ``texts`` the out-of-fold scores are the deployed scoring (sentence runs included), not the
-    bare linear score. ``oof``: the scores ``oof_scores`` returned for the same arguments, when known already.
+    With ``sources`` the recall at 1% FPR is also reported per slice (``user`` = direct, the rest indirect),
+    and with ``styles`` for plain (not hidden or encoded) indirect attacks against all indirect negatives.
+    ``extra_rows``: the span rows the folds trained on (reported only).
     """
     from soar.eval.metrics import compute
 
-    parents = parents or []
-    if oof is None:
-        oof = oof_scores(x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels)[0]
     logit = float(np.quantile(oof[y == 0], 1.0 - params["cv_target_fpr"]))
     m = compute(y.tolist(), oof.tolist(), logit)
     slices: dict[str, float] = {}
@@ -237,7 +232,7 @@ def cv_threshold(
     return {
         "folds": params["cv_folds"],
         "groups": len(set(groups)),
-        "span_rows": len(parents),
+        "span_rows": extra_rows,
         "target_fpr": params["cv_target_fpr"],
         "threshold_logit": round(logit, 6),
         "oof_fpr": m.fpr,
@@ -284,7 +279,7 @@ def train_family(
     x = spec.matrix(texts)
     t0 = time.perf_counter()
     oof, fold = oof_scores(x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels)
-    cv = cv_threshold(x, y, groups, params, parents=parents, labels=labels, sources=sources, styles=styles, oof=oof)
+    cv = cv_threshold(oof, y, groups, params, extra_rows=len(parents), sources=sources, styles=styles)
     lr = _fit(x, np.concatenate([y, np.asarray(labels, dtype=y.dtype)]), params)
     scoring = _scoring(params)
     if params.get("combiner"):
