@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -37,10 +37,10 @@ ROWS = [
 JSON_KEYS = ("n", "precision", "recall", "f1", "roc_auc", "recall_at_1pct_fpr", "fpr", "texts_per_s")
 
 
-def _config(detectors: Path | None) -> DetectConfig:
+def _config(detectors: Path | None, options: dict[str, Any] | None = None) -> DetectConfig:
     from soar.detect.base import DetectConfig  # imports scikit-learn: keep `soar --help` quick
 
-    return DetectConfig(detectors_dir=Path(detectors or get_settings().detectors_dir))
+    return DetectConfig(detectors_dir=Path(detectors or get_settings().detectors_dir), options=options or {})
 
 
 def _fmt(key: str, v: object) -> str:
@@ -57,8 +57,13 @@ def eval_command(
     data: Path = typer.Option(..., "--data", exists=True, dir_okay=False, help="JSONL rows {text, label, source?}"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object instead of a table"),
     detectors: Path = typer.Option(None, help="detectors dir: rules/ and models/ (default: settings)"),
+    model: str = typer.Option(None, help="classifier version to score with, e.g. 2026.12.06-6 (default: newest)"),
+    rules_only: bool = typer.Option(False, "--rules-only", help="score with the rules alone, no classifier"),
 ) -> None:
     """Score a labelled JSONL file with a detector and report precision, recall, ROC AUC, recall at 1% FPR."""
+    if model and rules_only:
+        typer.echo("--model and --rules-only exclude each other", err=True)
+        raise typer.Exit(2)
     if detector == "coordination":  # per-scenario detection and false alarms: soar/eval/coordination.py
         from soar.eval.coordination import eval_command as coordination_eval
 
@@ -69,18 +74,22 @@ def eval_command(
     if detector not in TEXT_DETECTORS:
         typer.echo(f"unknown detector {detector!r}; known: {', '.join(TEXT_DETECTORS)}", err=True)
         raise typer.Exit(2)
+    options: dict[str, Any] = {}
+    if model or rules_only:
+        options[detector] = {"model": model} if model else {"use_model": False}
     try:
-        m = evaluate(detector, data, _config(detectors))
+        m = evaluate(detector, data, _config(detectors, options))
     except (SoarError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
     values = m.model_dump()
     if as_json:
         out = {k: values[k] for k in JSON_KEYS}
-        out.update(positives=m.positives, threshold=m.threshold, detector=detector, data=str(data))
+        out.update(positives=m.positives, threshold=m.threshold, detector=detector, data=str(data), model=m.model)
         typer.echo(json.dumps(out))
         return
-    table = Table(title=f"soar eval {detector} --data {data} (threshold {m.threshold})")
+    scorer = f"model {m.model}" if m.model else "rules only"
+    table = Table(title=f"soar eval {detector} --data {data} ({scorer}, threshold {m.threshold})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label in ROWS:

@@ -22,6 +22,7 @@ class Metrics(BaseModel):
     recall_at_1pct_fpr: float | None
     fpr: float | None
     texts_per_s: float = 0.0
+    model: str | None = None  # the classifier version that scored; None: rules alone
 
 
 def recall_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.01) -> float | None:

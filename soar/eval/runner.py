@@ -24,8 +24,11 @@ def _source(row: dict[str, Any], default: str) -> str:
     return row.get("source") or default
 
 
-def score_rows(detector: str, rows: Sequence[dict[str, Any]], config: DetectConfig) -> tuple[list[float], float, float]:
-    """(scores, CPU seconds spent scoring, deployed threshold) for ``rows``, scored in batches of 256."""
+def score_rows(
+    detector: str, rows: Sequence[dict[str, Any]], config: DetectConfig
+) -> tuple[list[float], float, float, str | None]:
+    """(scores, CPU seconds spent scoring, deployed threshold, classifier version or None for rules alone) for
+    ``rows``, scored in batches of 256."""
     if detector == "injection":
         inj = InjectionDetector(config)
         sources = [_source(r, "web") for r in rows]
@@ -33,7 +36,7 @@ def score_rows(detector: str, rows: Sequence[dict[str, Any]], config: DetectConf
         def run(texts: list[str], srcs: list[str], _stores: list[str]) -> list[float]:
             return inj.score(texts, srcs)
 
-        threshold = inj.options.threshold
+        threshold, model = inj.options.threshold, inj.model
     elif detector == "memory":
         mem = MemoryPoisoningDetector(config)
         sources = [_source(r, "tool") for r in rows]
@@ -41,7 +44,7 @@ def score_rows(detector: str, rows: Sequence[dict[str, Any]], config: DetectConf
         def run(texts: list[str], srcs: list[str], stores: list[str]) -> list[float]:
             return mem.score(texts, srcs, stores)
 
-        threshold = mem.options.threshold
+        threshold, model = mem.options.threshold, mem.model
     else:
         raise KeyError(f"unknown detector {detector!r}; known: {', '.join(TEXT_DETECTORS)}")
     texts = [r["text"] for r in rows]
@@ -50,11 +53,13 @@ def score_rows(detector: str, rows: Sequence[dict[str, Any]], config: DetectConf
     t0 = time.process_time()
     for i in range(0, len(rows), BATCH):
         scores.extend(run(texts[i : i + BATCH], sources[i : i + BATCH], stores[i : i + BATCH]))
-    return scores, time.process_time() - t0, threshold
+    return scores, time.process_time() - t0, threshold, None if model is None else model.version
 
 
 def evaluate(detector: str, data: Path, config: DetectConfig) -> Metrics:
-    """Metrics of ``detector`` over the labelled file ``data`` (throughput is CPU time of one core)."""
+    """Metrics of ``detector`` over the labelled file ``data`` (throughput is CPU time of one core), with the
+    classifier version that scored (None: rules alone)."""
     rows = read_jsonl(Path(data))
-    scores, seconds, threshold = score_rows(detector, rows, config)
-    return compute([int(r["label"]) for r in rows], scores, threshold, len(rows) / max(seconds, 1e-9))
+    scores, seconds, threshold, model = score_rows(detector, rows, config)
+    metrics = compute([int(r["label"]) for r in rows], scores, threshold, len(rows) / max(seconds, 1e-9))
+    return metrics.model_copy(update={"model": model})

@@ -97,3 +97,27 @@ def test_cli_eval_rejects_unknown_detector_and_bad_rows(app: typer.Typer, detect
     bad.write_text('{"text": "x", "label": 3}\n')
     r = runner.invoke(app, ["eval", "injection", "--data", str(bad), "--detectors", str(detectors)])
     assert r.exit_code == 1 and "bad.jsonl:1" in r.output
+
+
+def test_cli_eval_pins_a_model_or_the_rules(app: typer.Typer, detectors: Path, tmp_path: Path) -> None:
+    """``--model`` scores with that version, ``--rules-only`` without a classifier; the output names which."""
+    for version in ("v1", "v2"):
+        r = runner.invoke(app, ["detectors", "train", "--version", version, "--detectors", str(detectors)])
+        assert r.exit_code == 0, r.output
+    data = str(_data(tmp_path))
+    base = ["eval", "injection", "--data", data, "--json", "--detectors", str(detectors)]
+
+    def run(*extra: str) -> dict:
+        r = runner.invoke(app, [*base, *extra])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    assert run()["model"] == "v2" and run("--model", "v1")["model"] == "v1"
+    rules = run("--rules-only")
+    assert rules["model"] is None and rules == run("--rules-only") | {"texts_per_s": rules["texts_per_s"]}
+    r = runner.invoke(app, ["eval", "injection", "--data", data, "--detectors", str(detectors), "--model", "v1"])
+    assert r.exit_code == 0 and "model v1" in r.output
+    r = runner.invoke(app, [*base, "--model", "nope"])
+    assert r.exit_code == 1 and "injection-nope not found" in r.output
+    r = runner.invoke(app, [*base, "--model", "v1", "--rules-only"])
+    assert r.exit_code == 2
