@@ -59,6 +59,7 @@ def eval_command(
     detectors: Path = typer.Option(None, help="detectors dir: rules/ and models/ (default: settings)"),
     model: str = typer.Option(None, help="classifier version to score with, e.g. 2026.12.06-6 (default: newest)"),
     rules_only: bool = typer.Option(False, "--rules-only", help="score with the rules alone, no classifier"),
+    by: str = typer.Option(None, help="also per value of this row field (style, source, ...): recall and FPR"),
 ) -> None:
     """Score a labelled JSONL file with a detector and report precision, recall, ROC AUC, recall at 1% FPR."""
     if model and rules_only:
@@ -78,7 +79,7 @@ def eval_command(
     if model or rules_only:
         options[detector] = {"model": model} if model else {"use_model": False}
     try:
-        m = evaluate(detector, data, _config(detectors, options))
+        m = evaluate(detector, data, _config(detectors, options), by=by)
     except (SoarError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
@@ -86,6 +87,8 @@ def eval_command(
     if as_json:
         out = {k: values[k] for k in JSON_KEYS}
         out.update(positives=m.positives, threshold=m.threshold, detector=detector, data=str(data), model=m.model)
+        if m.by is not None:
+            out["by"] = {name: g.model_dump() for name, g in m.by.items()}
         typer.echo(json.dumps(out))
         return
     scorer = f"model {m.model}" if m.model else "rules only"
@@ -95,6 +98,17 @@ def eval_command(
     for key, label in ROWS:
         table.add_row(label, _fmt(key, values[key]))
     Console().print(table)
+    if m.by is not None:
+        groups = Table(
+            title=f"by {by} (recall at the whole file's 1% FPR point and at {m.threshold}; FPR at {m.threshold})"
+        )
+        groups.add_column(by, overflow="fold")
+        for column in ("attacks", "benign", "recall at 1% FPR", "recall", "FPR"):
+            groups.add_column(column, justify="right")
+        for name, g in m.by.items():
+            groups.add_row(name, str(g.positives), str(g.negatives), _fmt("", g.recall_at_1pct_fpr), _fmt("", g.recall),
+                           _fmt("", g.fpr))  # fmt: skip
+        Console().print(groups)
 
 
 @detectors_cli.command("train")

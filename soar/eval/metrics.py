@@ -9,6 +9,17 @@ from pydantic import BaseModel
 from sklearn.metrics import roc_auc_score, roc_curve
 
 
+class GroupMetrics(BaseModel):
+    """One group's share of a file's metrics: its attacks found at the file's 1%-FPR point and at the deployed
+    threshold, and its benign rows flagged at the deployed threshold (thresholds are the whole file's)."""
+
+    positives: int
+    negatives: int
+    recall_at_1pct_fpr: float | None
+    recall: float | None
+    fpr: float | None
+
+
 class Metrics(BaseModel):
     """What ``soar eval`` reports for one detector over one labelled file."""
 
@@ -23,6 +34,7 @@ class Metrics(BaseModel):
     fpr: float | None
     texts_per_s: float = 0.0
     model: str | None = None  # the classifier version that scored; None: rules alone
+    by: dict[str, GroupMetrics] | None = None  # per value of a row field (``soar eval --by``)
 
 
 def recall_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.01) -> float | None:
@@ -59,3 +71,34 @@ def compute(labels: Sequence[int], scores: Sequence[float], threshold: float, te
         fpr=round(fp / negatives, 4) if negatives else None,
         texts_per_s=round(texts_per_s, 1),
     )
+
+
+def point_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.01) -> float:
+    """The score a detection must exceed so that at most ``max_fpr`` of the negatives do (``recall_at_fpr``'s
+    operating point, as one number: recall there is the share of positives scoring above it)."""
+    negatives = np.sort(scores[labels == 0])[::-1]
+    if not len(negatives):
+        return float("-inf")
+    return float(negatives[min(int(np.floor(max_fpr * len(negatives))), len(negatives) - 1)])
+
+
+def by_group(
+    labels: Sequence[int], scores: Sequence[float], groups: Sequence[str], threshold: float
+) -> dict[str, GroupMetrics]:
+    """Per group: recall at the whole file's 1%-FPR point and at ``threshold``, FPR at ``threshold``."""
+    y = np.asarray(labels, dtype=int)
+    s = np.asarray(scores, dtype=float)
+    g = np.asarray(groups, dtype=object)
+    point = point_at_fpr(y, s) if (y == 0).any() else None
+    out: dict[str, GroupMetrics] = {}
+    for name in sorted(set(groups)):
+        mask = g == name
+        pos, neg = s[mask & (y == 1)], s[mask & (y == 0)]
+        out[name] = GroupMetrics(
+            positives=len(pos),
+            negatives=len(neg),
+            recall_at_1pct_fpr=round(float((pos > point).mean()), 4) if len(pos) and point is not None else None,
+            recall=round(float((pos >= threshold).mean()), 4) if len(pos) else None,
+            fpr=round(float((neg >= threshold).mean()), 4) if len(neg) else None,
+        )
+    return out

@@ -11,7 +11,7 @@ from soar.detect.base import DetectConfig
 from soar.detect.injection import InjectionDetector
 from soar.detect.memory import MemoryPoisoningDetector
 from soar.detect.train import read_jsonl
-from soar.eval.metrics import Metrics, compute
+from soar.eval.metrics import Metrics, by_group, compute
 
 TEXT_DETECTORS = ("injection", "memory")
 BATCH = 256
@@ -56,10 +56,13 @@ def score_rows(
     return scores, time.process_time() - t0, threshold, None if model is None else model.version
 
 
-def evaluate(detector: str, data: Path, config: DetectConfig) -> Metrics:
+def evaluate(detector: str, data: Path, config: DetectConfig, by: str | None = None) -> Metrics:
     """Metrics of ``detector`` over the labelled file ``data`` (throughput is CPU time of one core), with the
-    classifier version that scored (None: rules alone)."""
+    classifier version that scored (None: rules alone) and, with ``by``, per value of that row field (rows
+    without it count as ``-``)."""
     rows = read_jsonl(Path(data))
     scores, seconds, threshold, model = score_rows(detector, rows, config)
-    metrics = compute([int(r["label"]) for r in rows], scores, threshold, len(rows) / max(seconds, 1e-9))
-    return metrics.model_copy(update={"model": model})
+    labels = [int(r["label"]) for r in rows]
+    metrics = compute(labels, scores, threshold, len(rows) / max(seconds, 1e-9))
+    groups = by_group(labels, scores, [str(r.get(by, "-")) for r in rows], threshold) if by else None
+    return metrics.model_copy(update={"model": model, "by": groups})

@@ -121,3 +121,24 @@ def test_cli_eval_pins_a_model_or_the_rules(app: typer.Typer, detectors: Path, t
     assert r.exit_code == 1 and "injection-nope not found" in r.output
     r = runner.invoke(app, [*base, "--model", "v1", "--rules-only"])
     assert r.exit_code == 2
+
+
+def test_cli_eval_by_a_row_field(app: typer.Typer, detectors: Path, tmp_path: Path) -> None:
+    """``--by FIELD``: per value, attacks found at the whole file's 1%-FPR point and at the threshold, benign rows
+    flagged; the groups add up to the file."""
+    data = tmp_path / "by.jsonl"
+    rows = [{"text": t, "label": 1, "source": "tool", "style": f"attack/{i % 2}"} for i, t in enumerate(ATTACKS)]
+    rows += [{"text": t, "label": 0, "source": "email"} for t in BENIGN]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["eval", "injection", "--data", str(data), "--detectors", str(detectors), "--rules-only"]
+    r = runner.invoke(app, [*base, "--json", "--by", "style"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(out["by"]) == {"attack/0", "attack/1", "-"}
+    assert sum(g["positives"] for g in out["by"].values()) == out["positives"] == len(ATTACKS)
+    assert out["by"]["-"] == {"positives": 0, "negatives": len(BENIGN), "recall_at_1pct_fpr": None, "recall": None,
+                              "fpr": out["fpr"]}  # fmt: skip
+    found = sum(round(g["recall"] * g["positives"]) for name, g in out["by"].items() if g["positives"])
+    assert found == round(out["recall"] * out["positives"])
+    r = runner.invoke(app, [*base, "--by", "source"])
+    assert r.exit_code == 0 and "by source" in r.output and "email" in r.output and "tool" in r.output

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from soar.eval.metrics import compute, recall_at_fpr
+from soar.eval.metrics import compute, point_at_fpr, recall_at_fpr
 
 
 def test_metrics_perfect_and_threshold_counts() -> None:
@@ -26,3 +29,20 @@ def test_metrics_single_class_has_no_auc() -> None:
     m = compute([0, 0, 0], [0.1, 0.7, 0.2], threshold=0.5)
     assert m.roc_auc is None and m.recall_at_1pct_fpr is None and m.fpr == round(1 / 3, 4)
     assert m.recall == 0.0 and m.precision == 0.0
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 1), st.floats(0, 1, allow_nan=False)), min_size=2, max_size=300).filter(
+        lambda rows: {y for y, _ in rows} == {0, 1}
+    )
+)
+def test_point_at_fpr_is_recall_at_fprs_operating_point(rows: list[tuple[int, float]]) -> None:
+    """The one-number point ``by_group`` uses gives the recall ``recall_at_fpr`` reports, when scores are distinct
+    (ties can only lower it: the point is a benign row's score, and a positive tied with it does not count)."""
+    y = np.array([r[0] for r in rows])
+    s = np.array([r[1] for r in rows])
+    recall = float((s[y == 1] > point_at_fpr(y, s)).mean())
+    full = recall_at_fpr(y, s)
+    assert full is not None and recall <= full + 1e-12
+    if len(set(s.tolist())) == len(s):
+        assert recall == pytest.approx(full)
