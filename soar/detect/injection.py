@@ -192,8 +192,8 @@ class InjectionDetector:
         return 1.0 if self.calibration.source_shift is not None else self.source_weight(source)
 
     def source_weight(self, source: str) -> float:
-        """The configured weight of ``source`` (untrusted sources: 1.0); classifier-only findings use it with
-        the raw classifier probability, so the calibration of the score leaves findings as they were."""
+        """The configured weight of ``source`` (untrusted sources: 1.0), for the score of cards without per-source
+        calibration shifts (``weight``)."""
         return 1.0 if source in UNTRUSTED_SOURCES else self.options.source_weights.get(source, 0.85)
 
     def rule_score(
@@ -345,7 +345,10 @@ class InjectionDetector:
         rule = _rule_score(judged)
         score = self.combine(rule, proba, source, _evidence(judged))
         if not matches:
-            severity = self._ml_severity(proba * self.source_weight(source)) if proba is not None else None
+            # the raw probability (not the calibrated score): a card's source shifts move ``score``, not findings.
+            # A trusted source's finding is one step lower; its source weight is not applied on top, which made
+            # the bars unreachable (0.85 x p < 0.9 for every p) and a user's own prompt never a classifier finding
+            severity = self._ml_severity(proba) if proba is not None else None
             if severity is None:
                 return None
             if not untrusted:

@@ -29,6 +29,7 @@ from soar.detect.normalize import normalize
 from soar.detect.train import calibration_rows, oof_scores, prepare, read_jsonl, train_family
 from soar.errors import ContentError
 from soar.telemetry.events import new_event
+from soar.telemetry.findings import Severity
 
 from .conftest import ROOT
 from .test_ml import _builder, _write
@@ -295,7 +296,7 @@ def test_calibration_shipped_model_keeps_the_rules_lift_on_diluted_texts() -> No
 
 def test_calibration_leaves_classifier_only_findings_as_they_were(small: Path, tmp_path: Path) -> None:
     """A card that shifts every classifier score far up raises ``score`` but not the findings: classifier-only
-    severities read the raw probability times the configured source weight."""
+    severities read the raw probability."""
     root = _with_scoring(small, tmp_path, {"rule_confidence": {}, "source_shift": {"untrusted": 12.0, "user": 12.0}})
     d = InjectionDetector(DetectConfig(root))
     off = InjectionDetector(DetectConfig(root, options={"injection": {"calibration": False}}))
@@ -306,3 +307,27 @@ def test_calibration_leaves_classifier_only_findings_as_they_were(small: Path, t
     for source in ("web", "user"):
         event = new_event("input", "a1", {"source": source, "origin": "", "content": benign})
         assert d.detect([event], ctx) == off.detect([event], ctx) == []
+
+
+@pytest.mark.parametrize(
+    ("proba", "untrusted", "trusted"),
+    [(0.995, Severity.MEDIUM, Severity.LOW), (0.95, Severity.LOW, None), (0.5, None, None)],
+)
+def test_classifier_only_findings_trusted_sources_one_step_lower(
+    proba: float, untrusted: Severity | None, trusted: Severity | None
+) -> None:
+    """Without a rule match the classifier's raw probability sets the severity (low >= 0.9, medium >= 0.99), one
+    step lower for the user's and the system's own text, whose source weight is not applied on top (it was:
+    0.85 x p never reached 0.9, so a user's prompt could never be a classifier finding)."""
+    d = InjectionDetector(DetectConfig(ROOT / "detectors"))
+    text = "Could you put together a short agenda for Thursday's planning meeting?"
+    nt = normalize(text)
+    assert d.scan(nt, "input", "user") == []
+    for source, want in (("web", untrusted), ("tool", untrusted), ("user", trusted), ("system", trusted)):
+        event = new_event("input", "a1", {"source": source, "origin": "", "content": text})
+        finding = d.check(event, nt, proba, [])
+        assert (finding.severity if finding else None) == want, source
+        if finding:
+            direction = "indirect" if want == untrusted and source in ("web", "tool") else "direct"
+            assert finding.rule == f"{direction}_prompt_injection"
+            assert finding.evidence["classifier"] == proba
