@@ -25,6 +25,11 @@ ROSTER: dict[str, frozenset[str]] = {
 }
 
 
+def scored_alone(detector: Any, texts: list[str], sources: list[str]) -> list[float]:
+    """Each text's ``score`` on its own: a batch must score the same (rows never influence each other)."""
+    return [detector.score([t], [s])[0] for t, s in zip(texts, sources, strict=True)]
+
+
 @pytest.fixture
 def config() -> DetectConfig:
     """The repository's detectors directory, default options."""

@@ -31,7 +31,7 @@ from soar.errors import ContentError
 from soar.telemetry.events import new_event
 from soar.telemetry.findings import Severity
 
-from .conftest import ROOT
+from .conftest import ROOT, scored_alone
 from .test_ml import _builder, _write
 
 IGNORE = "975ee7b0-8244-440d-aebb-96688ad25713"  # "Ignore previous instructions", written 0.85
@@ -248,7 +248,7 @@ def test_calibration_in_the_detector_scores_as_training_computes(small: Path, tm
     ]
     sources = ["web", "user", "email", "system", "tool"]
     together = d.score(texts, sources)
-    assert together == [d.score([t], [s])[0] for t, s in zip(texts, sources, strict=True)]
+    assert together == scored_alone(d, texts, sources)
     proba = np.asarray([p for p in d._predict([normalize(t) for t in texts])])
     matches = [d.rule_matches(normalize(t), "input", s) for t, s in zip(texts, sources, strict=True)]
     calibration = Calibration.from_card(ENTRY)
@@ -291,7 +291,7 @@ def test_calibration_shipped_model_keeps_the_rules_lift_on_diluted_texts() -> No
             assert score >= round(rule * d.weight(src), 4) and rule >= 0.45 and score > clean + 0.3
     assert d.score([DILUTED[1][0]], ["tool"], kind="tool_result")[0] >= 0.5
     texts = [DILUTED[0][0], benign, DILUTED[1][0]]
-    assert d.score(texts, ["web", "web", "web"]) == [d.score([t], ["web"])[0] for t in texts]
+    assert d.score(texts, ["web"] * 3) == scored_alone(d, texts, ["web"] * 3)
 
 
 def test_calibration_leaves_classifier_only_findings_as_they_were(small: Path, tmp_path: Path) -> None:

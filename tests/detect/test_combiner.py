@@ -28,7 +28,7 @@ from soar.detect.normalize import normalize
 from soar.detect.train import combiner_rows, oof_scores, prepare, read_jsonl, train_family
 from soar.errors import ContentError
 
-from .conftest import ROOT
+from .conftest import ROOT, scored_alone
 from .test_ml import _builder, _write
 
 ENTRY = {"features": list(FEATURES), "coef": [1.0, 0.5, 0.2, 0.6, 0.1, 0.6, -0.3], "intercept": -0.5, "logit_clip": 16}
@@ -190,7 +190,7 @@ def test_combiner_in_the_detector_scores_alone_as_in_a_batch_and_can_be_turned_o
     ]
     sources = ["web", "web", "email", "user", "tool"]
     together = d.score(texts, sources)
-    assert together == [d.score([t], [s])[0] for t, s in zip(texts, sources, strict=True)]
+    assert together == scored_alone(d, texts, sources)
     for t, s, got in zip(texts, sources, together, strict=True):
         nt = normalize(t)
         rule, judged = d.evidence(nt, "input", s)
