@@ -18,6 +18,7 @@ per event of each stage (in process) and the worker's CPU per event during the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import random
@@ -194,10 +195,34 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _cpu_seconds(pid: int, main_thread: bool = False) -> float:
-    """User + system CPU seconds of a process, all threads (Linux /proc); or of its main thread only."""
-    with open(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat") as f:
+    """User + system CPU seconds of a process with all its threads and descendants (a worker's signature helper
+    process and the forkserver it came from), from Linux /proc; or of its main thread only."""
+    if main_thread:
+        return _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
+    total = 0.0
+    for p in _process_tree(pid):
+        with contextlib.suppress(OSError):  # a process may exit between listing and reading
+            total += _stat_cpu(f"/proc/{p}/stat")
+    return total
+
+
+def _stat_cpu(path: str) -> float:
+    with open(path) as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (``/proc/<pid>/task/<tid>/children``)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+    return out
 
 
 def bench_core(agents: list[BenchAgent], events: list[Signed], repeat: int = 1) -> dict[str, Any]:

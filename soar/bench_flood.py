@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import platform
 import random
@@ -36,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 
-from soar.bench import BenchAgent, Signed, _cpu_seconds, attack_event, mixed_events, register_agents
+from soar.bench import BenchAgent, Signed, _cpu_seconds, _process_tree, attack_event, mixed_events, register_agents
 from soar.config import Tier, get_settings
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
@@ -65,11 +66,12 @@ KINDS = [k for k in OUTCOME if k != "too_large"]  # 10 MB records are few and pl
 
 
 def _peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+    """Peak resident memory of the worker plus that of each of its descendants (its helper process): a bound."""
+    total_kb = 0
+    for p in _process_tree(pid):
+        with contextlib.suppress(OSError), open(f"/proc/{p}/status") as f:
+            total_kb += next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+    return round(total_kb / 1024, 1)
 
 
 def _locates_its_record(d: dict[str, Any], topic: str) -> bool:
