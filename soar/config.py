@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         default=4, ge=1, description="findings batches the responder handles at a time (never two naming one agent)"
     )
     verify_threads: int = Field(default=2, ge=1, description="threads checking a batch's signatures (no GIL)")
+    helper_process: bool = Field(
+        default=True,
+        description="fast engine: check and score the next batch in a helper process while this one is detected",
+    )
     session_timeout_s: float = 10.0
     heartbeat_s: float = 1.0
     worker_web_port: int = 0  # 0: no faust web server

@@ -20,6 +20,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from aiokafka.errors import KafkaError
 from soar.config import Settings
 from soar.detect.base import MemoryState
 from soar.ingest.decoders import RawRecord
-from soar.runtime import WorkerRuntime
+from soar.runtime import TelemetryBatch, WorkerRuntime
 from soar.telemetry.control import ControlCommand
 from soar.topics import topic_map
 from soar.trace import Trace
@@ -73,6 +74,15 @@ class _InFlight:
         """Write the trace line, if any."""
         if self.line is not None:
             trace.write(**self.line, committed=time.time())
+
+
+@dataclass
+class _Fetched:
+    """A fetched batch: the offsets to commit once it is handled, what ``begin`` made of it, its trace line."""
+
+    offsets: dict[TopicPartition, int]
+    begun: Any
+    line: dict[str, Any] | None
 
 
 class _EarlierBatchFailed(Exception):
@@ -161,26 +171,37 @@ class FastWorker:
         return send_many
 
     async def _loop(
-        self, consumer: AIOKafkaConsumer, handle: Callable[[list], Awaitable[None]], name: str = ""
+        self,
+        consumer: AIOKafkaConsumer,
+        handle: Callable[[Any], Awaitable[None]],
+        name: str = "",
+        begin: Callable[[list], Awaitable[Any]] | None = None,
     ) -> None:
-        trace = self.trace
+        """Fetch, handle, flush, commit, one batch at a time (at least once: offsets are committed after).
+
+        With ``begin`` the batch after is begun before a batch is handled, if its records are already fetched
+        (no wait for more): ``begin`` returns what ``handle`` then takes, so the next batch's signature checks
+        run on the verify threads while this one is detected. Each batch commits its own offsets, so what was
+        begun ahead is committed only after it is handled; a failure seeks back both.
+        """
+        ahead: _Fetched | None = None
         while not self._stop.is_set():
-            batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.batch_max)
-            messages = [m for msgs in batches.values() for m in msgs]
-            if not messages:
-                continue
-            line: dict[str, Any] | None = None
-            if trace.enabled:
-                line = {"kind": "batch", "loop": name, "fetched": time.time(), "n": len(messages)}
-                line["parts"] = {tp.partition: [msgs[0].offset, msgs[-1].offset] for tp, msgs in batches.items()}
+            batch, ahead = ahead, None
             try:
-                await handle(messages)
-                if line is not None:
-                    line["handled"] = time.time()
+                if batch is None:
+                    batch = await self._fetch(consumer, name, 200, begin)
+                    if batch is None:
+                        continue
+                if begin is not None:
+                    ahead = await self._fetch(consumer, name, 0, begin)
+                await handle(batch.begun)
+                if batch.line is not None:
+                    batch.line["handled"] = time.time()
             except Exception:  # a failed batch is retried from the last commit, never silently skipped
                 log.exception("batch failed; seeking back to the last committed offsets")
+                ahead = None  # fetched ahead, or failed while being begun: every partition goes back
                 try:
-                    for tp in batches:
+                    for tp in consumer.assignment():
                         committed = await consumer.committed(tp)
                         consumer.seek(tp, committed if committed is not None else 0)
                 except KafkaError as e:  # revoked meanwhile: the new owner starts from the last commit
@@ -188,18 +209,34 @@ class FastWorker:
                 await asyncio.sleep(1.0)
                 continue
             await self._flush()
+            line = batch.line
             if line is not None:
                 line["flushed"] = time.time()
             try:
-                await consumer.commit()
+                await consumer.commit(batch.offsets)
                 if line is not None:
                     line["committed"] = time.time()
-                    trace.write(**line)
+                    self.trace.write(**line)
             except KafkaError as e:
                 # The group rebalanced under us (a restarted broker forgot it, or a slow batch overran the poll
                 # interval): the batch is delivered again to the partitions' owner, and findings, runs and steps
                 # are idempotent. Dying here would turn a broker restart into a worker outage.
                 log.warning("offset commit failed; the batch will be delivered again", error=str(e)[:300])
+
+    async def _fetch(
+        self, consumer: AIOKafkaConsumer, name: str, wait_ms: int, begin: Callable[[list], Awaitable[Any]] | None
+    ) -> _Fetched | None:
+        """The next fetch (waiting up to ``wait_ms`` for records), begun; None when nothing came."""
+        batches = await consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.batch_max)
+        messages = [m for msgs in batches.values() for m in msgs]
+        if not messages:
+            return None
+        line: dict[str, Any] | None = None
+        if self.trace.enabled:
+            line = {"kind": "batch", "loop": name, "fetched": time.time(), "n": len(messages)}
+            line["parts"] = {tp.partition: [msgs[0].offset, msgs[-1].offset] for tp, msgs in batches.items()}
+        offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items()}
+        return _Fetched(offsets, await begin(messages) if begin is not None else messages, line)
 
     async def _respond_loop(self, consumer: AIOKafkaConsumer, handle: Callable[[list], Awaitable[None]]) -> None:
         """The findings loop: each fetch goes to the responder at once, beside the batches still being handled.
@@ -353,15 +390,20 @@ class FastWorker:
 
             tasks.append(asyncio.create_task(self._respond_loop(findings, on_findings)))
         if detect:
+            if s.helper_process:  # the next batch is checked and scored there while this one is detected
+                await asyncio.to_thread(self.runtime.pipeline.start_helper)
             await self.runtime.refresh_directory()
             telemetry = self._consumer(self.topics.telemetry, f"{s.app_id}-telemetry")
             telemetry.subscribe([self.topics.telemetry], listener=_ReadyOnAssign(ready, "telemetry"))
             await telemetry.start()
             consumers.append(telemetry)
 
-            async def on_telemetry(messages: list) -> None:
+            async def begin_telemetry(messages: list) -> TelemetryBatch:
                 records = [RawRecord(m.value, m.topic, m.partition, m.offset, m.key) for m in messages]
-                await self.runtime.handle_telemetry(records, send_finding, send_dead, send_dead_many)
+                return await self.runtime.begin_telemetry(records)
+
+            async def on_telemetry(batch: TelemetryBatch) -> None:
+                await self.runtime.finish_telemetry(batch, send_finding, send_dead, send_dead_many)
 
             async def refresh() -> None:
                 while not self._stop.is_set():
@@ -373,7 +415,7 @@ class FastWorker:
                         log.exception("directory refresh failed")
 
             tasks += [
-                asyncio.create_task(self._loop(telemetry, on_telemetry, "telemetry")),
+                asyncio.create_task(self._loop(telemetry, on_telemetry, "telemetry", begin_telemetry)),
                 asyncio.create_task(refresh()),
             ]
         # What start-up loaded (detector models and rule packs, playbooks, the key directory, libraries) lives as
@@ -400,6 +442,7 @@ class FastWorker:
                 await consumer.stop()
             await self.producer.stop()
             await self.urgent.stop()
+            self.runtime.pipeline.close()
             for path in (ready, responder_ready):
                 path.unlink(missing_ok=True)
             self.trace.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import structlog
@@ -18,11 +18,12 @@ from soar.config import Settings
 from soar.detect import run_detectors
 from soar.detect.base import DetectContext, Detector, StateStore
 from soar.errors import IngestError
+from soar.helper import HelperProcess
 from soar.identity.replay import replay_findings
 from soar.ingest.decoders import DeadLetter, Ingested, RawRecord, agent_hint, decode
 from soar.telemetry.events import AgentEvent, MemoryWriteEvent
 from soar.telemetry.findings import Finding
-from soar.telemetry.signing import verify_many
+from soar.telemetry.signing import verify_bytes, verify_many
 from soar.verify.checks import IdentityFold, KeyDirectory, signature_job, verify
 
 log = structlog.get_logger(__name__)
@@ -50,6 +51,15 @@ class BatchResult:
     memory_writes: list[MemoryWriteEvent] = field(default_factory=list)
 
 
+@dataclass
+class PendingChecks:
+    """A batch's signature checks: the positions of the events they are for, the jobs, the helper's answer."""
+
+    where: list[int]
+    jobs: list[tuple[bytes, str, bytes]]
+    future: Future[list[bool]] | None = None
+
+
 class Pipeline:
     """ingest -> verify -> detect, batch at a time."""
 
@@ -70,10 +80,23 @@ class Pipeline:
         self.times = times or StageTimes()
         self.check_identity = check_identity  # False only for replaying recorded files whose agents are not enrolled
         self._pool: ThreadPoolExecutor | None = None  # signature checks on the other cores (libsodium frees the GIL)
+        self.helper: HelperProcess | None = None  # or in a helper process, beside detection (fast engine)
         self.identity_fold = IdentityFold(settings.identity_fold_s)
 
-    def _check_signatures(self, parsed: Sequence[Ingested]) -> dict[int, bool]:
-        """Every signature the batch needs checked, on ``verify_threads`` threads: position -> valid."""
+    def start_helper(self) -> None:
+        """Start the helper process (``soar.helper``) with the injection classifier, for ``begin``."""
+        model = next((getattr(d, "model", None) for d in self.detectors if hasattr(d, "begin")), None)
+        helper = HelperProcess(model)
+        helper.start()
+        self.helper = helper
+
+    def begin(self, parsed: Sequence[Ingested]) -> PendingChecks:
+        """Start what a decoded batch needs before it can be detected: its signature checks and, with a helper
+        process, the detectors' pure preparation (``begin`` of a detector that has one).
+
+        The fast engine begins the next batch before it detects the current one, so the helper checks and scores
+        it meanwhile; ``analyse`` collects the results. Without a helper the checks are only listed here.
+        """
         jobs: list[tuple[bytes, str, bytes]] = []
         where: list[int] = []
         for i, item in enumerate(parsed):
@@ -81,16 +104,58 @@ class Pipeline:
             if job is not None:
                 jobs.append(job)
                 where.append(i)
-        threads = self.settings.verify_threads
-        if threads > 1 and self._pool is None and len(jobs) > 1:
-            self._pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="soar-verify")
-        return dict(zip(where, verify_many(jobs, self._pool, threads), strict=True))
+        helper = self.helper
+        if helper is None:
+            return PendingChecks(where, jobs)
+        future = helper.verify(jobs) if jobs else None
+        events = [item.event for item in parsed]
+        for detector in self.detectors:
+            start = getattr(detector, "begin", None)
+            batch = [e for e in events if e.kind in detector.kinds] if start is not None else []
+            if batch:
+                t0 = time.process_time()
+                try:
+                    start(batch, helper)
+                except Exception:  # detect() then does it all itself
+                    log.exception("detector_begin_failed", detector=detector.name, events=len(batch))
+                self.times.add(f"detect.{detector.name}", time.process_time() - t0)
+        return PendingChecks(where, jobs, future)
+
+    def _signatures(self, parsed: Sequence[Ingested], pending: PendingChecks | None) -> dict[int, bool]:
+        """position -> valid for the batch's signatures: the helper's verdicts, or checked here on
+        ``verify_threads`` threads (without a helper, or when it died under the batch).
+
+        A verdict counts only if it was reached with the key the directory holds for the event now: a key that
+        changed since the checks started (a directory refresh in between) is checked again here.
+        """
+        pending = pending or self.begin(parsed)
+        verdicts: list[bool] | None = None
+        if pending.future is not None:
+            try:
+                verdicts = pending.future.result()
+            except Exception as e:  # BrokenProcessPool and the like: check here, restart the helper for the next
+                log.warning("signature helper failed; checking in the worker", error=str(e)[:200])
+                if self.helper is not None:
+                    self.helper.restart()
+        if verdicts is None:
+            threads = self.settings.verify_threads
+            if threads > 1 and self._pool is None and len(pending.jobs) > 1:
+                self._pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="soar-verify")
+            verdicts = verify_many(pending.jobs, self._pool, threads)
+        out: dict[int, bool] = {}
+        for i, job, ok in zip(pending.where, pending.jobs, verdicts, strict=True):
+            now = signature_job(parsed[i], self.directory)
+            if now is not None:  # without a key now, verify() says why
+                out[i] = ok if now[2] == job[2] else verify_bytes(*now)
+        return out
 
     def close(self) -> None:
         """Stop the verification threads (they are also daemon-free to exit with the process)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
+        if self.helper is not None:
+            self.helper.close()
 
     def process(self, records: Sequence[RawRecord]) -> BatchResult:
         """Run one batch; never raises for bad input (it becomes dead letters and findings)."""
@@ -112,13 +177,19 @@ class Pipeline:
         self.times.events += len(records)
         return parsed, dead_letters
 
-    def analyse(self, parsed: Sequence[Ingested], dead_letters: Sequence[DeadLetter] = ()) -> BatchResult:
-        """Verify and detect decoded events (``dead_letters`` from ``ingest`` are carried into the result)."""
+    def analyse(
+        self,
+        parsed: Sequence[Ingested],
+        dead_letters: Sequence[DeadLetter] = (),
+        checks: PendingChecks | None = None,
+    ) -> BatchResult:
+        """Verify and detect decoded events (``dead_letters`` from ``ingest`` are carried into the result;
+        ``checks``: ``begin`` of the same events, started earlier)."""
         out = BatchResult(dead_letters=list(dead_letters))
         t1 = time.process_time()
         s = self.settings
         passed: list[Ingested] = []
-        checked = self._check_signatures(parsed) if self.check_identity else {}
+        checked = self._signatures(parsed, checks) if self.check_identity else {}
         for i, item in enumerate(parsed):
             if self.check_identity:
                 verdict = verify(

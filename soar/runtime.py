@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -22,12 +23,12 @@ from soar.decide.executor import StepHook
 from soar.decide.loader import load_playbooks
 from soar.detect import build_detectors
 from soar.detect.base import CredentialGrant, DetectConfig, StateStore
-from soar.ingest.decoders import RawRecord
+from soar.ingest.decoders import DeadLetter, Ingested, RawRecord
 from soar.memory.ledger import record_writes
 from soar.memory.reads import LedgerReads
 from soar.memory.restoration import RestorationRecorder
 from soar.notify import Notifiers
-from soar.pipeline import BatchResult, Pipeline
+from soar.pipeline import BatchResult, PendingChecks, Pipeline
 from soar.store.models import PlaybookRunRecord
 from soar.store.retry import StoreRetry
 from soar.store.session import get_sessionmaker
@@ -57,6 +58,17 @@ SendMany = Callable[[Sequence[bytes]], Awaitable[None]]  # unkeyed values, produ
 def _touches_memory(event: AgentEvent) -> bool:
     """A memory write (recorded in the ledger) or a restore confirmation (recorded on its rollback step)."""
     return isinstance(event, MemoryWriteEvent) or is_restore_confirmation(event)
+
+
+@dataclass
+class TelemetryBatch:
+    """A telemetry batch between ``begin_telemetry`` and ``finish_telemetry``."""
+
+    records: Sequence[RawRecord]
+    parsed: list[Ingested]
+    dead_letters: list[DeadLetter]
+    checks: PendingChecks | None
+    started: float  # perf_counter at begin
 
 
 class WorkerRuntime:
@@ -175,16 +187,30 @@ class WorkerRuntime:
         ``send_dead_many`` (optional) produces a batch's dead letters together: one record batch per
         partition instead of one ``send`` each, which is most of what a hostile record costs the worker.
         """
+        batch = await self.begin_telemetry(records)
+        return await self.finish_telemetry(batch, send_finding, send_dead, send_dead_many)
+
+    async def begin_telemetry(self, records: Sequence[RawRecord]) -> TelemetryBatch:
+        """The part of a batch that may run ahead of the batch before it: decode, learn the signers' keys and
+        start the signature checks on the verify threads (``finish_telemetry`` does the rest, in order)."""
         t0 = time.perf_counter()
         parsed, dead_letters = self.pipeline.ingest(records)
         kids = [item.event.kid for item in parsed]
         await self.store_retry.run(lambda: self.learn_unknown_keys(kids), "learn keys")
+        checks = self.pipeline.begin(parsed) if self.pipeline.check_identity else None
+        return TelemetryBatch(records, parsed, dead_letters, checks, t0)
+
+    async def finish_telemetry(
+        self, batch: TelemetryBatch, send_finding: Send, send_dead: Send, send_dead_many: SendMany | None = None
+    ) -> BatchResult:
+        """Verify and detect a begun batch, record its memory writes, then emit its findings and dead letters."""
+        parsed = batch.parsed
         if self.detect:
             creds = [getattr(item.event.payload, "credential_id", None) for item in parsed]
             await self.store_retry.run(lambda: self.learn_unknown_credentials(creds), "learn credentials")
-        # Advanced/Optimized: reads are checked against the ledger
+        # Advanced/Optimized: reads are checked against the ledger (after the batch before recorded its writes)
         await self.store_retry.run(lambda: self.ledger_reads.prime(parsed), "ledger reads")
-        result = self.pipeline.analyse(parsed, dead_letters)
+        result = self.pipeline.analyse(parsed, batch.dead_letters, batch.checks)
         # The ledger must hold a write before any finding about it reaches the responder (rollback reads it), and a
         # restore confirmation is recorded before its agent's findings. Findings of the other agents go out first:
         # they need neither, and the ledger's commit is a database round trip (an fsync) an attack need not wait for.
@@ -211,8 +237,8 @@ class WorkerRuntime:
             else:
                 for value in values:
                     await send_dead(None, value)
-        EVENTS.inc(len(records))
-        BATCH_SECONDS.observe(time.perf_counter() - t0)
+        EVENTS.inc(len(batch.records))
+        BATCH_SECONDS.observe(time.perf_counter() - batch.started)
         return result
 
     @staticmethod

@@ -10,10 +10,13 @@ One finding per event, so the finding id (detector + rule + event id) is stable 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+import numpy as np
 import re2
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
@@ -120,6 +123,16 @@ def rules_for(config: DetectConfig, predicate: Any, rules: list[RuleSpec] | None
     return RuleSet(r for r in rules if predicate(r))
 
 
+class Helper(Protocol):
+    """Where ``InjectionDetector.begin`` starts a batch's classifier scores (``soar.helper.HelperProcess``)."""
+
+    def predict(self, texts: Sequence[str], cues: Sequence[str | None] | None) -> Future[np.ndarray] | None:
+        """``TextModel.predict`` of the detector's model, running elsewhere; None when it cannot."""
+
+
+_Begun = dict[int, tuple[AgentEvent, NormalizedText, _Prescan, "Future[np.ndarray]", int]]
+
+
 class InjectionDetector:
     """Direct and indirect prompt injection, from the ``injection`` rules of the pack."""
 
@@ -149,12 +162,27 @@ class InjectionDetector:
         # The same rules with the classifier's cue patterns in one set: one RE2 pass over a short text gives its
         # rule matches and its cue words (two passes otherwise, ~15 µs per KB of it in the scoring path).
         self._with_cues: RuleSet | None = None
+        # batches begun ahead (``begin``), oldest first; a batch that never reaches ``detect`` falls off the end
+        self._ahead: deque[_Begun] = deque(maxlen=4)
         if self.model is not None and self.model.spec.features == FEATURES_CUES:
             self._with_cues = RuleSet(self.ruleset.rules, extra=CUE_PATTERNS)
 
-    def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
-        """One finding per event whose text matches injection rules or that the classifier scores high."""
-        out: list[Finding] = []
+    def begin(self, events: Sequence[AgentEvent], helper: Helper) -> None:
+        """Prepare a batch that is still being verified: normalise and prescan its texts here, and start their
+        classifier scores in ``helper`` (a process: ``soar.helper``), for ``detect`` to collect. Only pure
+        computation moves ahead; an event that never reaches ``detect`` (rejected) is forgotten with its batch.
+        """
+        prepared = self._prepare(events)
+        if not prepared:
+            return
+        future = helper.predict([nt.text for _, nt, _ in prepared], [pre[1] for _, _, pre in prepared])
+        if future is None:
+            return
+        batch = {id(ev): (ev, nt, pre, future, k) for k, (ev, nt, pre) in enumerate(prepared)}
+        self._ahead.append(batch)
+
+    def _prepare(self, events: Sequence[AgentEvent]) -> list[tuple[AgentEvent, NormalizedText, _Prescan]]:
+        """(event, normalised text, prescan) of every event with text."""
         prepared: list[tuple[AgentEvent, NormalizedText, _Prescan]] = []
         for event in events:
             raw = event.text()
@@ -164,8 +192,53 @@ class InjectionDetector:
                     prepared.append((event, nt, self.prescan(nt, event.kind, event_source(event)[0])))
                 except Exception:
                     log.exception("detector_event_failed", detector=self.name, event_id=str(event.event_id))
-        probas = self._predict([nt for _, nt, _ in prepared], [pre[1] for _, _, pre in prepared])
-        for (event, nt, pre), p in zip(prepared, probas, strict=True):
+        return prepared
+
+    def _begun(self, events: Sequence[AgentEvent]) -> list[tuple[AgentEvent, NormalizedText, _Prescan, float | None]]:
+        """``begin``'s work for ``events``: (event, text, prescan, probability) of those it prepared, in order;
+        its batches up to the newest one these events came from are then dropped (with any rejected events)."""
+        found: list[tuple[AgentEvent, NormalizedText, _Prescan, float | None]] = []
+        newest = -1
+        results: dict[int, list[float] | None] = {}
+        for event in events:
+            for b, batch in enumerate(self._ahead):
+                entry = batch.get(id(event))
+                if entry is None or entry[0] is not event:
+                    continue
+                _, nt, pre, future, k = entry
+                if id(future) not in results:
+                    try:
+                        results[id(future)] = [float(p) for p in future.result()]
+                    except Exception as e:  # the helper died or failed: score here (below)
+                        log.warning("helper classifier failed; scoring in the worker", error=str(e)[:200])
+                        results[id(future)] = None
+                scores = results[id(future)]
+                found.append((event, nt, pre, None if scores is None else scores[k]))
+                newest = max(newest, b)
+                break
+        for _ in range(newest + 1):
+            self._ahead.popleft()
+        return found
+
+    def detect(self, events: Sequence[AgentEvent], ctx: DetectContext) -> list[Finding]:
+        """One finding per event whose text matches injection rules or that the classifier scores high."""
+        out: list[Finding] = []
+        begun = self._begun(events) if self._ahead else []
+        if begun:
+            done = {id(b[0]) for b in begun}
+            rest = self._prepare([e for e in events if id(e) not in done])
+            items = [*begun, *((ev, nt, pre, None) for ev, nt, pre in rest)]
+            order = {id(e): i for i, e in enumerate(events)}
+            items.sort(key=lambda item: order[id(item[0])])
+        else:
+            items = [(ev, nt, pre, None) for ev, nt, pre in self._prepare(events)]
+        todo = [i for i, item in enumerate(items) if item[3] is None]
+        probas: list[float | None] = [item[3] for item in items]
+        if todo:  # not begun, or the helper failed: score here, in one batch
+            scored = self._predict([items[i][1] for i in todo], [items[i][2][1] for i in todo])
+            for i, p in zip(todo, scored, strict=True):
+                probas[i] = p
+        for (event, nt, pre, _), p in zip(items, probas, strict=True):
             try:
                 finding = self.check(event, nt, p, pre[0])
             except Exception:

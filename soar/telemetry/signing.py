@@ -95,16 +95,17 @@ def verify_many(jobs: Sequence[tuple[bytes, str, bytes]], pool: Executor | None 
     """
     shares = min(shares, len(jobs) // _MIN_CHUNK)
     if pool is None or shares < 2:
-        return _verify_chunk(jobs)
+        return verify_jobs(jobs)
     size = -(-len(jobs) // shares)
-    futures = [pool.submit(_verify_chunk, jobs[i : i + size]) for i in range(size, len(jobs), size)]
-    out = _verify_chunk(jobs[:size])
+    futures = [pool.submit(verify_jobs, jobs[i : i + size]) for i in range(size, len(jobs), size)]
+    out = verify_jobs(jobs[:size])
     for fut in futures:
         out.extend(fut.result())
     return out
 
 
-def _verify_chunk(jobs: Sequence[tuple[bytes, str, bytes]]) -> list[bool]:
+def verify_jobs(jobs: Sequence[tuple[bytes, str, bytes]]) -> list[bool]:
+    """``verify_bytes`` over ``(canonical, sig, raw public key)`` jobs, in order, in the calling thread."""
     return [verify_bytes(c, s, k) for c, s, k in jobs]
 
 
