@@ -195,8 +195,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _cpu_seconds(pid: int, main_thread: bool = False) -> float:
-    """User + system CPU seconds of a process with all its threads and descendants (a worker's signature helper
-    process and the forkserver it came from), from Linux /proc; or of its main thread only."""
+    """User + system CPU seconds of a process with all its threads and descendants (a worker's helper process and
+    the forkserver it came from), from Linux /proc; or of its main thread only."""
     if main_thread:
         return _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
     total = 0.0

@@ -180,9 +180,9 @@ class FastWorker:
         """Fetch, handle, flush, commit, one batch at a time (at least once: offsets are committed after).
 
         With ``begin`` the batch after is begun before a batch is handled, if its records are already fetched
-        (no wait for more): ``begin`` returns what ``handle`` then takes, so the next batch's signature checks
-        run on the verify threads while this one is detected. Each batch commits its own offsets, so what was
-        begun ahead is committed only after it is handled; a failure seeks back both.
+        (no wait for more): ``begin`` returns what ``handle`` then takes, so the helper process checks and
+        scores the next batch while this one is detected (``soar.helper``). Each batch commits its own offsets,
+        so what was begun ahead is committed only after it is handled; a failure seeks back both.
         """
         ahead: _Fetched | None = None
         while not self._stop.is_set():
