@@ -86,5 +86,6 @@ async def load_for_kids(session: AsyncSession, kids: Collection[str]) -> KeyDire
     keys = await active_keys(session, kids)
     for kid, (agent_id, pub) in keys.items():
         d.add_key(kid, agent_id, pub)
-    await _add_agents(session, d, {agent_id for agent_id, _ in keys.values()})
+    if keys:  # forged kids (a flood of them is the usual case here) need no second round trip
+        await _add_agents(session, d, {agent_id for agent_id, _ in keys.values()})
     return d
