@@ -14,7 +14,8 @@ combining marks, 60 KB lines): they are processed like any good event.
 
 It reports good events/s in each phase, the dead letters by reason against what each hostile kind must
 produce (decoder and replay rejections are dead-lettered; a bad signature or an unknown key is a finding,
-as ARCHITECTURE.md says, so those are counted on the findings topic), and the worker's peak RSS.
+as ARCHITECTURE.md says, so those are counted on the findings topic), and the peak RSS of the worker and its
+helper process.
 """
 
 from __future__ import annotations
