@@ -52,6 +52,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # run lengths for the benign sentence-run rows when they differ from the scored ``spans`` (e.g. train on
     # runs but score whole texts only); empty: the scored ``spans``
     "span_train": [],
+    # also cross-validate with whole attack families held out (``family_cv``): each fold's attacks are of
+    # families its model never saw (``attack_family``), the question an external set asks; reported in the
+    # card as ``cv.leave_family_out``, never used for the threshold or anything shipped
+    "family_cv": False,
     # the learned combination of rule evidence and classifier score (soar.detect.combiner), fitted on the
     # out-of-fold scores and written to the card's scoring entry when it passes its cross-validated ship rule
     "combiner": False,
@@ -243,6 +247,35 @@ def cv_threshold(
     }
 
 
+def attack_family(row: dict[str, Any], group: str) -> str:
+    """The fold group of a row for ``family_cv``: an attack's family (the second part of its ``style``,
+    ``indirect/fake_tool/plain`` -> ``fake_tool``, direct and indirect together), a benign row's own group."""
+    parts = str(row.get("style") or "").split("/")
+    if row.get("label") == 1 and len(parts) > 1 and parts[1]:
+        return f"family:{parts[1]}"
+    return group
+
+
+def leave_family_out(
+    oof: np.ndarray,
+    y: np.ndarray,
+    families: list[str],
+    params: dict[str, Any],
+    sources: list[str],
+    styles: list[str],
+) -> dict[str, Any]:
+    """The card's ``cv.leave_family_out``: out-of-fold recall at 1% FPR with whole attack families held out
+    (pooled and per slice, as ``cv_threshold`` reports them), and each family's recall at the pooled point."""
+    entry = cv_threshold(oof, y, families, params, sources=sources, styles=styles)
+    logit = entry["threshold_logit"]
+    by_family: dict[str, float] = {}
+    for name in sorted({f for f, label in zip(families, y, strict=True) if label == 1}):
+        rows = np.asarray([f == name for f in families]) & (y == 1)
+        by_family[name.removeprefix("family:")] = round(float(np.mean(oof[rows] > logit)), 4)
+    keep = ("folds", "groups", "oof_recall_at_1pct_fpr", "oof_recall_at_1pct_fpr_by_slice")
+    return {**{k: entry[k] for k in keep if k in entry}, "recall_by_family": by_family}
+
+
 def train_family(
     family: str,
     corpora_dir: Path,
@@ -280,6 +313,10 @@ def train_family(
     t0 = time.perf_counter()
     oof, fold = oof_scores(x, y, groups, params, spec=spec, texts=texts, parents=parents, labels=labels)
     cv = cv_threshold(oof, y, groups, params, extra_rows=len(parents), sources=sources, styles=styles)
+    if params.get("family_cv"):
+        families = [attack_family(r, g) for r, g in zip(train_rows, groups, strict=True)]
+        oof_family, _ = oof_scores(x, y, families, params, spec=spec, texts=texts, parents=parents, labels=labels)
+        cv["leave_family_out"] = leave_family_out(oof_family, y, families, params, sources, styles)
     lr = _fit(x, np.concatenate([y, np.asarray(labels, dtype=y.dtype)]), params)
     scoring = _scoring(params)
     if params.get("combiner"):

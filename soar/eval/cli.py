@@ -118,6 +118,9 @@ def train_command(
     out: Path = typer.Option(None, help="models dir (default: <detectors>/models)"),
     version: str = typer.Option(None, help="version string (default: UTC timestamp)"),
     detectors: Path = typer.Option(None, help="detectors dir (default: settings)"),
+    family_cv: bool = typer.Option(
+        False, "--family-cv", help="also cross-validate with whole attack families held out (card: cv.leave_family_out)"
+    ),
 ) -> None:
     """Fit hashed n-grams + LogisticRegression per family from the corpus; write a versioned .npz and model card."""
     from soar.detect.train import train_family
@@ -126,7 +129,12 @@ def train_command(
     for fam in family:
         try:
             card = train_family(
-                fam, corpora or base / "corpora", out or base / "models", version=version, detectors_dir=base
+                fam,
+                corpora or base / "corpora",
+                out or base / "models",
+                version=version,
+                detectors_dir=base,
+                params={"family_cv": True} if family_cv else None,
             )
         except (ContentError, OSError) as e:
             typer.echo(f"error: {e}", err=True)
@@ -138,3 +146,10 @@ def train_command(
             f"{card['cv']['oof_recall_at_1pct_fpr']}; classifier alone on held-out eval: ROC AUC "
             f"{metrics.get('roc_auc')}, recall at 1% FPR {metrics.get('recall_at_1pct_fpr')}"
         )
+        unseen = card["cv"].get("leave_family_out")
+        if unseen is not None:
+            weakest = sorted(unseen["recall_by_family"].items(), key=lambda kv: kv[1])[:4]
+            typer.echo(
+                f"{fam}: with whole attack families held out: recall at 1% FPR {unseen['oof_recall_at_1pct_fpr']}; "
+                "weakest families " + ", ".join(f"{k} {v}" for k, v in weakest)
+            )

@@ -286,3 +286,29 @@ def test_ml_train_adds_recorded_attack_spans_and_benign_runs_as_sentence_rows() 
     assert {y[p] for p, lab in zip(parents, labels, strict=True) if lab == 1} == {1}
     assert {y[p] for p, lab in zip(parents, labels, strict=True) if lab == 0} == {0}
     assert sum(labels) > 0 and labels.count(0) > 0
+
+
+def test_ml_train_family_cv_holds_out_whole_attack_families(tmp_path: Path) -> None:
+    """``family_cv``: a second cross-validation whose folds hold out whole attack families, reported, not used."""
+    from soar.detect.train import attack_family
+
+    assert attack_family({"label": 1, "style": "indirect/fake_tool/plain"}, "g1") == "family:fake_tool"
+    assert attack_family({"label": 1, "style": "direct/fake_tool"}, "g2") == "family:fake_tool"
+    assert attack_family({"label": 0, "style": "benign/hard"}, "g3") == "g3"
+    root = tmp_path / "detectors"
+    shutil.copytree(ROOT / "detectors" / "rules", root / "rules")
+    b = _builder()
+    rows = b.injection_rows("train", 300, 400)
+    _write(root / "corpora/injection/train.jsonl", rows)
+    plain = train_family("injection", root / "corpora", root / "models", version="a")
+    card = train_family("injection", root / "corpora", root / "models", version="b", params={"family_cv": True})
+    assert "leave_family_out" not in plain["cv"]
+    unseen = card["cv"]["leave_family_out"]
+    families = {r["style"].split("/")[1] for r in rows if r["label"] == 1}
+    assert set(unseen["recall_by_family"]) == families and len(families) > 5
+    assert all(0.0 <= v <= 1.0 for v in unseen["recall_by_family"].values())
+    assert 0.0 <= unseen["oof_recall_at_1pct_fpr"] <= 1.0 and unseen["folds"] == 5
+    assert set(unseen["oof_recall_at_1pct_fpr_by_slice"]) >= {"indirect", "direct"}
+    # reported only: the shipped coefficients, threshold and the usual cross-validation are the same
+    assert card["cv"]["threshold_logit"] == plain["cv"]["threshold_logit"]
+    assert card["artifact_sha256"] == plain["artifact_sha256"]
