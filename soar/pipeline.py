@@ -128,6 +128,7 @@ class Pipeline:
         A verdict counts only if it was reached with the key the directory holds for the event now: a key that
         changed since the checks started (a directory refresh in between) is checked again here.
         """
+        started_here = pending is None  # then the keys were looked up just now: nothing to check again
         pending = pending or self.begin(parsed)
         verdicts: list[bool] | None = None
         if pending.future is not None:
@@ -142,6 +143,8 @@ class Pipeline:
             if threads > 1 and self._pool is None and len(pending.jobs) > 1:
                 self._pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="soar-verify")
             verdicts = verify_many(pending.jobs, self._pool, threads)
+        if started_here:
+            return dict(zip(pending.where, verdicts, strict=True))
         out: dict[int, bool] = {}
         for i, job, ok in zip(pending.where, pending.jobs, verdicts, strict=True):
             now = signature_job(parsed[i], self.directory)
