@@ -44,7 +44,10 @@ class Settings(BaseSettings):
     # Latency knobs (see docs/performance.md and shared STACK.md): faust hard-codes a 1.5 s fetch wait,
     # and the embedded broker answers long-polls late, so the worker sets its own short wait.
     fetch_max_wait_ms: int = 20
-    batch_max: int = 512
+    # records per batch at most: a fetch returns what is buffered, so below saturation batches stay small (and an
+    # attack is not held back); under load 2,048 pays the per-batch costs (round trips, the helper's hand-offs,
+    # batch scoring) a quarter as often as 512 did: +27% good events/s under the flood, +8% in bench pipeline
+    batch_max: int = 2048
     batch_within_s: float = 0.005
     respond_batches_in_flight: int = Field(
         default=4, ge=1, description="findings batches the responder handles at a time (never two naming one agent)"
