@@ -22,11 +22,9 @@ import numpy as np
 import structlog
 
 from soar.detect.ml import TextModel
-from soar.telemetry.signing import verify_jobs
+from soar.telemetry.signing import SignatureJob, verify_jobs
 
 log = structlog.get_logger(__name__)
-
-Job = tuple[bytes, str, bytes]
 
 _MODEL: TextModel | None = None  # in the helper process: the worker's injection classifier
 
@@ -57,7 +55,7 @@ class HelperProcess:
             )
         self._pool.submit(verify_jobs, []).result()
 
-    def verify(self, jobs: Sequence[Job]) -> Future[list[bool]] | None:
+    def verify(self, jobs: Sequence[SignatureJob]) -> Future[list[bool]] | None:
         """The helper's verdicts on ``jobs`` (in order), or None when it cannot take them (not started, broken)."""
         return self._submit(verify_jobs, list(jobs))
 

@@ -23,7 +23,7 @@ from soar.identity.replay import replay_findings
 from soar.ingest.decoders import DeadLetter, Ingested, RawRecord, agent_hint, decode
 from soar.telemetry.events import AgentEvent, MemoryWriteEvent
 from soar.telemetry.findings import Finding
-from soar.telemetry.signing import verify_bytes, verify_many
+from soar.telemetry.signing import SignatureJob, verify_bytes, verify_many
 from soar.verify.checks import IdentityFold, KeyDirectory, signature_job, verify
 
 log = structlog.get_logger(__name__)
@@ -56,7 +56,7 @@ class PendingChecks:
     """A batch's signature checks: the positions of the events they are for, the jobs, the helper's answer."""
 
     where: list[int]
-    jobs: list[tuple[bytes, str, bytes]]
+    jobs: list[SignatureJob]
     future: Future[list[bool]] | None = None
 
 
@@ -97,7 +97,7 @@ class Pipeline:
         The fast engine begins the next batch before it detects the current one, so the helper checks and scores
         it meanwhile; ``analyse`` collects the results. Without a helper the checks are only listed here.
         """
-        jobs: list[tuple[bytes, str, bytes]] = []
+        jobs: list[SignatureJob] = []
         where: list[int] = []
         for i, item in enumerate(parsed):
             job = signature_job(item, self.directory)

@@ -86,7 +86,11 @@ def verify_bytes(canonical: bytes, sig: str, public_key: Ed25519PublicKey | byte
     return True
 
 
-def verify_many(jobs: Sequence[tuple[bytes, str, bytes]], pool: Executor | None = None, shares: int = 1) -> list[bool]:
+#: one signature check: (canonical bytes, signature as base64url, raw public key)
+SignatureJob = tuple[bytes, str, bytes]
+
+
+def verify_many(jobs: Sequence[SignatureJob], pool: Executor | None = None, shares: int = 1) -> list[bool]:
     """``verify_bytes`` over ``(canonical, sig, raw public key)`` jobs, in order, in up to ``shares`` parts.
 
     libsodium runs without the GIL (PyNaCl calls it through cffi), so with a pool the signature checks of
@@ -104,7 +108,7 @@ def verify_many(jobs: Sequence[tuple[bytes, str, bytes]], pool: Executor | None 
     return out
 
 
-def verify_jobs(jobs: Sequence[tuple[bytes, str, bytes]]) -> list[bool]:
+def verify_jobs(jobs: Sequence[SignatureJob]) -> list[bool]:
     """``verify_bytes`` over ``(canonical, sig, raw public key)`` jobs, in order, in the calling thread."""
     return [verify_bytes(c, s, k) for c, s, k in jobs]
 

@@ -16,7 +16,7 @@ from soar.detect.base import AgentProfile, CredentialGrant
 from soar.ingest.decoders import Ingested
 from soar.telemetry.events import is_restore_confirmation, utcnow
 from soar.telemetry.findings import Finding, Severity
-from soar.telemetry.signing import b64u_decode, verify_bytes
+from soar.telemetry.signing import SignatureJob, b64u_decode, verify_bytes
 
 DETECTOR = "identity"
 _TAGS_SPOOF = ["AML.T0012", "ASI03", "LLM06:2025"]
@@ -54,7 +54,7 @@ class Verdict:
     reject_reason: str | None = None  # dead-letter the event with this reason
 
 
-def signature_job(item: Ingested, directory: KeyDirectory) -> tuple[bytes, str, bytes] | None:
+def signature_job(item: Ingested, directory: KeyDirectory) -> SignatureJob | None:
     """``(canonical, sig, public key)`` when ``verify`` would check this event's signature, else None.
 
     The pipeline checks a batch's signatures together (``verify_many``, on several threads) and passes
