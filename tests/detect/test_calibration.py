@@ -297,7 +297,7 @@ def test_calibration_shipped_model_keeps_the_rules_lift_on_diluted_texts() -> No
 def test_calibration_leaves_classifier_only_findings_as_they_were(small: Path, tmp_path: Path) -> None:
     """A card that shifts every classifier score far up raises ``score`` but not the findings: classifier-only
     severities read the raw probability."""
-    root = _with_scoring(small, tmp_path, {"rule_confidence": {}, "source_shift": {"untrusted": 12.0, "user": 12.0}})
+    root = _with_scoring(small, tmp_path, {"rule_confidence": {}, "source_shift": {"untrusted": 24.0, "user": 24.0}})
     d = InjectionDetector(DetectConfig(root))
     off = InjectionDetector(DetectConfig(root, options={"injection": {"calibration": False}}))
     benign = "The quarterly revenue grew by four percent compared with the same period last year."
