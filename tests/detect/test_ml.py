@@ -219,7 +219,11 @@ def test_ml_injection_score_ranks_attacks_over_benign_and_weighs_the_source(trai
     benign = "The quarterly revenue grew by four percent compared with the same period last year."
     web, user = d.score([attack, benign], ["web", "web"]), d.score([attack], ["user"])
     assert web[0] > 0.8 and web[1] < 0.5
-    assert user[0] < web[0]  # the user's own prompt weighs less than text from the web
+    # the user's own prompt never weighs more than text from the web: the card's calibration keeps the source
+    # weight or gives both groups the same shift, whichever it measured better; the written weights make it less
+    assert user[0] <= web[0]
+    written = InjectionDetector(DetectConfig(trained, options={"injection": {"calibration": False}}))
+    assert written.score([attack], ["user"])[0] < written.score([attack], ["web"])[0]
     rules_only = InjectionDetector(DetectConfig(trained, options={"injection": {"use_model": False}}))
     assert rules_only.model is None and rules_only.score([benign], ["web"]) == [0.0]
 
