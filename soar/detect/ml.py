@@ -49,6 +49,7 @@ MIN_SPAN = 48  # features (about 16 words) a sentence run needs before its score
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DIGITS = re.compile(r"\d+")
+_DIGIT_RUNS = re.compile(r"(\d+)")
 
 _P = np.uint32(0x01000193)  # FNV-32 prime: odd, so invertible modulo 2**32
 _P_INV = np.uint32(pow(0x01000193, -1, 1 << 32))
@@ -469,11 +470,17 @@ class TextModel:
         return sha256_file(artifact)
 
 
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key of a model version: runs of digits compare as numbers, so ``2026.12.06-10`` follows
+    ``2026.12.06-9`` (as text it would sort before ``2026.12.06-2``); UTC-timestamp versions sort by time."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGIT_RUNS.split(version) if p)
+
+
 def model_cards(models_dir: Path, family: str) -> list[Path]:
-    """Cards of ``family`` under ``models_dir``, oldest first (versions sort by time)."""
+    """Cards of ``family`` under ``models_dir``, oldest first (by ``version_key``)."""
     if not models_dir.is_dir():
         return []
-    return sorted(models_dir.glob(f"{family}-*.json"))
+    return sorted(models_dir.glob(f"{family}-*.json"), key=lambda p: version_key(p.stem.removeprefix(f"{family}-")))
 
 
 def load_model(models_dir: Path, family: str, pinned: str | None = None) -> TextModel | None:

@@ -23,8 +23,10 @@ from soar.detect.ml import (
     TextModel,
     load_model,
     mask_volatile,
+    model_cards,
     sentence_runs,
     sha256_file,
+    version_key,
     windows,
 )
 from soar.detect.train import prepare, read_jsonl, span_rows, train_family
@@ -91,6 +93,17 @@ def test_ml_load_model_absent_pinned_and_tampered(trained: Path, tmp_path: Path)
     (bad / "injection-t1.npz").write_bytes(b"not a model")
     with pytest.raises(ContentError, match="sha256"):
         load_model(bad, "injection")
+
+
+def test_ml_model_cards_sort_versions_by_number(tmp_path: Path) -> None:
+    """The newest card is the last: ``-10`` after ``-9`` (as text it sorts before ``-2``), timestamps by time."""
+    for version in ("2026.12.06-10", "2026.12.06-2", "2026.12.06-9", "2026.12.02-7", "2026.12.06-1"):
+        (tmp_path / f"injection-{version}.json").write_text("{}")
+    (tmp_path / "memory-2026.12.06-99.json").write_text("{}")
+    names = [p.stem for p in model_cards(tmp_path, "injection")]
+    assert names == [f"injection-{v}" for v in ("2026.12.02-7", "2026.12.06-1", "2026.12.06-2", "2026.12.06-9",
+                                                 "2026.12.06-10")]  # fmt: skip
+    assert version_key("20261206T120000Z") < version_key("20261206T130000Z") < version_key("20261207T000000Z")
 
 
 def _recard(models: Path, family: str, **changes: object) -> None:
