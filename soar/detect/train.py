@@ -268,10 +268,12 @@ def leave_family_out(
     (pooled and per slice, as ``cv_threshold`` reports them), and each family's recall at the pooled point."""
     entry = cv_threshold(oof, y, families, params, sources=sources, styles=styles)
     logit = entry["threshold_logit"]
-    by_family: dict[str, float] = {}
-    for name in sorted({f for f, label in zip(families, y, strict=True) if label == 1}):
-        rows = np.asarray([f == name for f in families]) & (y == 1)
-        by_family[name.removeprefix("family:")] = round(float(np.mean(oof[rows] > logit)), 4)
+    attack_families = np.asarray(families)[y == 1]
+    caught = oof[y == 1] > logit
+    by_family = {
+        str(name).removeprefix("family:"): round(float(np.mean(caught[attack_families == name])), 4)
+        for name in np.unique(attack_families)
+    }
     keep = ("folds", "groups", "oof_recall_at_1pct_fpr", "oof_recall_at_1pct_fpr_by_slice")
     return {**{k: entry[k] for k in keep if k in entry}, "recall_by_family": by_family}
 
