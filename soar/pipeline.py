@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from soar.config import Settings
+from soar.config import Settings, Tier
 from soar.detect import run_detectors
 from soar.detect.base import DetectContext, Detector, StateStore
 from soar.errors import IngestError
@@ -99,16 +99,23 @@ class Pipeline:
         """
         jobs: list[SignatureJob] = []
         where: list[int] = []
+        # An event signed with an unknown key or another agent's, or unsigned above Foundation, is rejected
+        # before any detector sees it: its text is not prepared or scored (a flood of forged events with long
+        # texts would otherwise buy the classifier's work for nothing). Bad signatures are known only later.
+        events: list[AgentEvent] = []
+        foundation = self.settings.tier is Tier.FOUNDATION
         for i, item in enumerate(parsed):
             job = signature_job(item, self.directory)
             if job is not None:
                 jobs.append(job)
                 where.append(i)
+                events.append(item.event)
+            elif foundation and not (item.event.sig and item.event.kid):
+                events.append(item.event)  # unsigned: accepted with a finding at Foundation
         helper = self.helper
         if helper is None:
             return PendingChecks(where, jobs)
         future = helper.verify(jobs) if jobs else None
-        events = [item.event for item in parsed]
         for detector in self.detectors:
             start = getattr(detector, "begin", None)
             batch = [e for e in events if e.kind in detector.kinds] if start is not None else []

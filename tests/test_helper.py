@@ -12,7 +12,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from soar.config import Settings
+from soar.config import Settings, Tier
 from soar.detect import build_detectors
 from soar.detect.base import AgentProfile, DetectConfig, MemoryState
 from soar.detect.ml import load_model
@@ -107,6 +107,40 @@ def test_a_rejected_events_preparation_is_dropped_with_its_batch(helper: HelperP
     out = p.analyse(parsed, dead, p.begin(parsed))
     assert ("injection", "indirect_prompt_injection") in {(f.detector, f.rule) for f in out.findings}
     assert not injection._ahead
+
+
+@pytest.mark.parametrize("tier", [Tier.FOUNDATION, Tier.ADVANCED])
+def test_events_rejected_before_any_signature_check_are_not_prepared(helper: HelperProcess, tier: Tier) -> None:
+    """Unknown signers, another agent's key and (above Foundation) unsigned events never reach a detector: their
+    texts are not normalised or scored ahead, and the batch gives what the worker alone gives."""
+    b = TestAgent("web-2")
+    tool = {"tool": "browser.fetch", "call_id": "c1", "content": ATTACK}
+    raws = [
+        A.raw("tool_result", tool),
+        TestAgent("stranger").raw("tool_result", tool),  # unknown agent
+        b.raw("tool_result", tool, agent_id=A.agent_id),  # web-2's key, claiming to be web-1
+        A.raw("tool_result", tool, sign=False),
+    ]
+    records = [RawRecord(r, "t", 0, i) for i, r in enumerate(raws)]
+
+    def pipeline(h: HelperProcess | None) -> Pipeline:
+        p = _pipeline(h)
+        p.settings = p.settings.model_copy(update={"tier": tier})
+        p.directory.add_key(b.kid, b.agent_id, b.public_b64)
+        return p
+
+    expected = _summary(pipeline(None).process(records))
+    p = pipeline(helper)
+    injection = next(d for d in p.detectors if d.name == "injection")
+    parsed, dead = p.ingest(records)
+    checks = p.begin(parsed)
+    prepared = [entry[0].event_id for entry in injection._ahead[-1].values()]
+    passing = [parsed[0]] + ([parsed[3]] if tier is Tier.FOUNDATION else [])
+    assert sorted(map(str, prepared)) == sorted(str(item.event.event_id) for item in passing)
+    got = _summary(p.analyse(parsed, dead, checks))
+    assert got == expected
+    rejected = ["key_agent_mismatch", "unknown_agent"] + ([] if tier is Tier.FOUNDATION else ["unsigned"])
+    assert got[1] == sorted(rejected)
 
 
 def test_a_helper_that_dies_under_a_batch_changes_nothing_and_is_replaced() -> None:
