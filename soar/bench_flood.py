@@ -1,7 +1,7 @@
 """``soar bench flood``: one real worker under a flood of hostile events mixed with good ones.
 
-Two phases through the embedded broker and one ``soar worker`` process (SQLite, tier ``advanced`` so replays
-are rejected):
+Two phases through the embedded broker and one ``soar worker`` process (SQLite, or PostgreSQL with ``--db``;
+tier ``advanced`` so replays are rejected):
 
 1. **clean**: ``G`` good signed events alone; the clock stops when a marker attack on every partition (sent
    last) has come back as a finding, so every event before it was processed;
@@ -37,8 +37,18 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
+from sqlalchemy import make_url
 
-from soar.bench import BenchAgent, Signed, _cpu_seconds, _process_tree, attack_event, mixed_events, register_agents
+from soar.bench import (
+    BenchAgent,
+    Signed,
+    _bench_database,
+    _cpu_seconds,
+    _process_tree,
+    attack_event,
+    mixed_events,
+    register_agents,
+)
 from soar.config import Tier, get_settings
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
@@ -204,13 +214,12 @@ async def _phase(
     return time.perf_counter() - t0, seen
 
 
-async def _flood(events: int, big: int, good_fraction: float, console: Console | None) -> dict[str, Any]:
+async def _flood(events: int, big: int, good_fraction: float, db: str, console: Console | None) -> dict[str, Any]:
     say = console.print if console else (lambda *a, **k: None)
     data_dir = Path(tempfile.mkdtemp(prefix="soar-flood-"))
     settings = local_settings(get_settings(), data_dir)
-    settings = settings.model_copy(
-        update={"database_url": f"sqlite+aiosqlite:///{data_dir / 'soar.db'}", "tier": Tier.ADVANCED}
-    )
+    url, drop = await _bench_database(db, data_dir)
+    settings = settings.model_copy(update={"database_url": url, "tier": Tier.ADVANCED})
     topics = topic_map(settings)
     receiver = await WebhookReceiver(settings.webhook_secret).start()
     services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
@@ -243,6 +252,7 @@ async def _flood(events: int, big: int, good_fraction: float, console: Console |
         "hostile": len(bad),
         "hostile_by_kind": dict(kinds),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "database": make_url(url).get_backend_name(),
     }
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.broker,
@@ -323,15 +333,23 @@ async def _flood(events: int, big: int, good_fraction: float, console: Console |
         services.stop()
         await receiver.stop()
         await dispose_all()
+        if drop is not None:
+            await drop()
 
 
 def bench_flood(
-    events: int = 100_000, big: int = 5, good_fraction: float = 0.5, console: Console | None = None
+    events: int = 100_000,
+    big: int = 5,
+    good_fraction: float = 0.5,
+    db: str = "sqlite",
+    console: Console | None = None,
 ) -> dict[str, Any]:
     """Run the flood benchmark (blocking); returns the figures."""
-    return asyncio.run(_flood(events, big, good_fraction, console))
+    return asyncio.run(_flood(events, big, good_fraction, db, console))
 
 
-async def bench_flood_async(events: int = 2000, big: int = 3, good_fraction: float = 0.5) -> dict[str, Any]:
+async def bench_flood_async(
+    events: int = 2000, big: int = 3, good_fraction: float = 0.5, db: str = "sqlite"
+) -> dict[str, Any]:
     """The same from a running event loop (tests)."""
-    return await _flood(events, big, good_fraction, None)
+    return await _flood(events, big, good_fraction, db, None)

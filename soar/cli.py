@@ -253,12 +253,16 @@ def bench_scale_cmd(
         sys.stdout.write(json.dumps(result) + "\n")
 
 
+#: the benchmarks that start a worker: which database it uses
+DB_HELP = "sqlite, postgres (fresh database on the local server) or a PostgreSQL URL"
+
+
 @bench_cli.command("contain")
 def bench_contain_cmd(
     rate: float = typer.Option(2000.0, help="background events/s while attacks are injected"),
     seconds: float = typer.Option(10.0, help="how long to inject attacks"),
     attack_every: float = typer.Option(0.5, help="seconds between attacks (each from a fresh agent)"),
-    db: str = typer.Option("sqlite", help="sqlite, postgres (fresh database on the local server) or a PostgreSQL URL"),
+    db: str = typer.Option("sqlite", help=DB_HELP),
     split: bool = typer.Option(True, "--split/--no-split", help="responder in its own process, or in the worker"),
     breakdown: bool = typer.Option(False, "--breakdown", help="trace the workers; where each attack's time went"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
@@ -297,12 +301,15 @@ def bench_flood_cmd(
     events: int = typer.Option(100_000, help="events in the flood phase (good and hostile)"),
     big: int = typer.Option(5, help="how many of the hostile events are 10 MB payloads"),
     good_fraction: float = typer.Option(0.5, help="share of good signed events in the flood"),
+    db: str = typer.Option("sqlite", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Good events/s with and without a flood of hostile events, dead letters by reason, worker peak RSS."""
     from soar.bench_flood import bench_flood
 
-    result = bench_flood(events=events, big=big, good_fraction=good_fraction, console=None if as_json else console)
+    result = bench_flood(
+        events=events, big=big, good_fraction=good_fraction, db=db, console=None if as_json else console
+    )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
 

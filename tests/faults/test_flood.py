@@ -1,6 +1,6 @@
 """A scaled-down ``soar bench flood``: 2,000 events, half of them hostile (three 10 MB payloads, 10,000-deep
 nesting, invalid JSON and UTF-8, control characters, wrong types, bad and replayed signatures, unknown keys)
-through the real broker to one real worker. Every bad event is dead-lettered with its reason or, for identity
+through the real broker to one real worker, on SQLite and on PostgreSQL. Every bad event is dead-lettered with its reason or, for identity
 failures, becomes its finding; every good one is processed; the worker survives with bounded memory."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from soar.bench_flood import OUTCOME, bench_flood_async
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-async def test_flood_of_hostile_events_is_dead_lettered_and_good_events_flow() -> None:
-    r = await bench_flood_async(events=2000, big=3)
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+async def test_flood_of_hostile_events_is_dead_lettered_and_good_events_flow(db: str) -> None:
+    r = await bench_flood_async(events=2000, big=3, db=db)
+    assert r["database"] == ("sqlite" if db == "sqlite" else "postgresql")
     assert r["worker_alive"]
     assert set(r["hostile_by_kind"]) == set(OUTCOME) and r["hostile_by_kind"]["too_large"] == 3
     assert r["dead_letters_by_reason"] == r["dead_letters_expected"]  # none lost, none extra (no good one)
