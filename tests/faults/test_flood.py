@@ -1,7 +1,8 @@
 """A scaled-down ``soar bench flood``: 2,000 events, half of them hostile (three 10 MB payloads, 10,000-deep
 nesting, invalid JSON and UTF-8, control characters, wrong types, bad and replayed signatures, unknown keys)
-through the real broker to one real worker, on SQLite and on PostgreSQL. Every bad event is dead-lettered with its reason or, for identity
-failures, becomes its finding; every good one is processed; the worker survives with bounded memory."""
+through the real broker to one real worker, on SQLite and on PostgreSQL. Every bad event is dead-lettered with
+its reason or, for identity failures, becomes its finding; every good one is processed; the worker survives
+with bounded memory."""
 
 from __future__ import annotations
 
