@@ -30,12 +30,14 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rich.console import Console
 from sqlalchemy import make_url
 
@@ -74,6 +76,26 @@ OUTCOME: dict[str, tuple[str, str]] = {
     "unknown_key": ("dead", "unknown_agent"),
 }
 KINDS = [k for k in OUTCOME if k != "too_large"]  # 10 MB records are few and placed on purpose (``big``)
+
+
+class FloodOptions(BaseModel):
+    """What one ``soar bench flood`` run does."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: int = Field(100_000, ge=2, description="events in the flood phase (good and hostile)")
+    big: int = Field(5, ge=0, description="how many of the hostile events are 10 MB payloads")
+    good_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of good signed events in the flood")
+    db: str = Field("sqlite", description="sqlite, postgres or a PostgreSQL URL")
+    kinds: tuple[str, ...] = Field(tuple(KINDS), description="hostile kinds, in turn (the 10 MB ones: ``big``)")
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown or not kinds:
+            raise ValueError(f"hostile kinds are {', '.join(KINDS)} (got {', '.join(unknown) or 'none'})")
+        return kinds
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -126,6 +148,16 @@ class Hostile:
         self.replayable = replayable
         self.forger = BenchAgent("forger-unenrolled", Ed25519PrivateKey.generate())
         self.expect_findings: set[tuple[str, str]] = set()  # (identity rule, agent or "*"): one finding each
+
+    def records(self, n: int, big: int, kinds: Sequence[str]) -> tuple[list[tuple[str, bytes]], Counter[str]]:
+        """``n`` hostile records: ``kinds`` in turn, then ``big`` 10 MB ones; and how many of each kind."""
+        made: Counter[str] = Counter({k: 0 for k in OUTCOME})
+        out: list[tuple[str, bytes]] = []
+        for i in range(n):
+            kind = kinds[i % len(kinds)] if i < n - big else "too_large"
+            made[kind] += 1
+            out.append(self.make(kind, i))
+        return out, made
 
     def make(self, kind: str, i: int) -> tuple[str, bytes]:
         """(key, value) of one hostile record of ``kind``."""
@@ -214,19 +246,20 @@ async def _phase(
     return time.perf_counter() - t0, seen
 
 
-async def _flood(events: int, big: int, good_fraction: float, db: str, console: Console | None) -> dict[str, Any]:
+async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
     say = console.print if console else (lambda *a, **k: None)
+    events, big = opts.events, opts.big
     data_dir = Path(tempfile.mkdtemp(prefix="soar-flood-"))
     settings = local_settings(get_settings(), data_dir)
-    url, drop = await _bench_database(db, data_dir)
+    url, drop = await _bench_database(opts.db, data_dir)
     settings = settings.model_copy(update={"database_url": url, "tier": Tier.ADVANCED})
     topics = topic_map(settings)
     receiver = await WebhookReceiver(settings.webhook_secret).start()
     services = Services(settings, log_dir=data_dir / "logs", extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"})
     agents = [BenchAgent(f"agent-{i:02d}", Ed25519PrivateKey.generate()) for i in range(32)]
     victims = [BenchAgent(f"victim-{i:02d}", Ed25519PrivateKey.generate()) for i in range(8)]
-    n_good = max(1, int(events * good_fraction))
-    n_bad = max(len(KINDS), events - n_good)
+    n_good = max(1, int(events * opts.good_fraction))
+    n_bad = max(len(opts.kinds) + big, events - n_good)
     say(f"signing {2 * n_good} good events and building {n_bad} hostile ones ...")
     # both phases' good events are the same mix (a tenth with hostile but valid text, e.g. 60 KB lines), so the
     # ratio of their rates is what the hostile records cost the good ones
@@ -235,15 +268,7 @@ async def _flood(events: int, big: int, good_fraction: float, db: str, console: 
     good = mixed_events(agents, n_good - n_good // 10, seed=8) + hostile_content_events(agents, n_good // 10)
     replayable = [v.sign("lifecycle", {"state": "heartbeat"}) for v in victims for _ in range(4)]
     hostile = Hostile(victims, replayable)
-    kinds = Counter({k: 0 for k in OUTCOME})
-    bad: list[tuple[str, bytes]] = []
-    for i in range(n_bad - big):
-        kind = KINDS[i % len(KINDS)]
-        kinds[kind] += 1
-        bad.append(hostile.make(kind, i))
-    for i in range(big):
-        kinds["too_large"] += 1
-        bad.append(hostile.make("too_large", i))
+    bad, kinds = hostile.records(n_bad, big, opts.kinds)
     mixed = [(e.agent_id, e.raw) for e in good] + bad
     random.Random(5).shuffle(mixed)
     result: dict[str, Any] = {
@@ -274,33 +299,44 @@ async def _flood(events: int, big: int, good_fraction: float, db: str, console: 
             c.assign(tps)
             await c.seek_to_beginning(*tps)
         pid = services.procs["worker"].pid
+        broker = services.broker.proc.pid if services.broker and services.broker.proc else None
+
+        def cpu() -> tuple[float, float, float]:  # worker with its helper, its main thread, the embedded broker
+            return _cpu_seconds(pid), _cpu_seconds(pid, main_thread=True), _cpu_seconds(broker) if broker else 0.0
+
         # the replayable events' first sightings, and a warm-up, before any clock starts
         for e in replayable:
             await producer.send(topics.telemetry, e.raw, key=e.agent_id.encode())
         await producer.flush()
 
         say(f"clean: {len(clean)} good events ...")
-        cpu0 = _cpu_seconds(pid)
+        cpu0 = cpu()
         dt, _ = await _phase(producer, findings, topics.telemetry, [(e.agent_id, e.raw) for e in clean], markers[:4])
-        cpu_clean = _cpu_seconds(pid) - cpu0
+        cpu_clean = [b - a for a, b in zip(cpu0, cpu(), strict=True)]
         result["clean_good_events_per_s"] = round(len(clean) / dt)
-        result["clean_worker_cpu_us_per_event"] = round(cpu_clean / len(clean) * 1e6, 1)
+        result["clean_worker_cpu_us_per_event"] = round(cpu_clean[0] / len(clean) * 1e6, 1)
         say(f"  {result['clean_good_events_per_s']} good events/s")
 
         say(f"flood: {len(good)} good events mixed with {len(bad)} hostile ones ...")
-        cpu0 = _cpu_seconds(pid)
+        cpu0 = cpu()
         dt, seen = await _phase(producer, findings, topics.telemetry, mixed, markers[4:])
-        cpu_flood = _cpu_seconds(pid) - cpu0
+        cpu_flood = [b - a for a, b in zip(cpu0, cpu(), strict=True)]
         result["flood_good_events_per_s"] = round(len(good) / dt)
         result["flood_all_events_per_s"] = round(len(mixed) / dt)
-        result["flood_worker_cpu_us_per_event"] = round(cpu_flood / len(mixed) * 1e6, 1)
+        result["flood_worker_cpu_us_per_event"] = round(cpu_flood[0] / len(mixed) * 1e6, 1)
+        # what a hostile record adds (both phases have as many good events of the same mix): the worker with its
+        # helper, its main thread, and the embedded broker (which also takes in the dead letters)
+        scale = len(good) / len(clean)
+        for key, i in (("worker", 0), ("worker_main", 1), ("broker", 2)):
+            extra = (cpu_flood[i] - cpu_clean[i] * scale) / len(bad)
+            result[f"{key}_cpu_us_per_hostile"] = round(extra * 1e6, 1) if i < 2 or broker else None
         result["good_throughput_kept"] = round(result["flood_good_events_per_s"] / result["clean_good_events_per_s"], 2)
         say(f"  {result['flood_good_events_per_s']} good events/s ({result['flood_all_events_per_s']} events/s in all)")
 
         expected_dead = Counter()
         for kind, n in kinds.items():
             what, reason = OUTCOME[kind]
-            if what == "dead":
+            if what == "dead" and n:
                 expected_dead[reason] += n
         total_dead = sum(expected_dead.values())
         letters = await _drain(dead, lambda out: len(out) >= total_dead, timeout=120)
@@ -337,19 +373,11 @@ async def _flood(events: int, big: int, good_fraction: float, db: str, console: 
             await drop()
 
 
-def bench_flood(
-    events: int = 100_000,
-    big: int = 5,
-    good_fraction: float = 0.5,
-    db: str = "sqlite",
-    console: Console | None = None,
-) -> dict[str, Any]:
+def bench_flood(opts: FloodOptions, console: Console | None = None) -> dict[str, Any]:
     """Run the flood benchmark (blocking); returns the figures."""
-    return asyncio.run(_flood(events, big, good_fraction, db, console))
+    return asyncio.run(_flood(opts, console))
 
 
-async def bench_flood_async(
-    events: int = 2000, big: int = 3, good_fraction: float = 0.5, db: str = "sqlite"
-) -> dict[str, Any]:
+async def bench_flood_async(opts: FloodOptions) -> dict[str, Any]:
     """The same from a running event loop (tests)."""
-    return await _flood(events, big, good_fraction, db, None)
+    return await _flood(opts, None)

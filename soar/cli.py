@@ -302,14 +302,20 @@ def bench_flood_cmd(
     big: int = typer.Option(5, help="how many of the hostile events are 10 MB payloads"),
     good_fraction: float = typer.Option(0.5, help="share of good signed events in the flood"),
     db: str = typer.Option("sqlite", help=DB_HELP),
+    kinds: str = typer.Option("", help="hostile kinds to send, comma-separated (default: all of them)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Good events/s with and without a flood of hostile events, dead letters by reason, worker peak RSS."""
-    from soar.bench_flood import bench_flood
+    from pydantic import ValidationError
 
-    result = bench_flood(
-        events=events, big=big, good_fraction=good_fraction, db=db, console=None if as_json else console
-    )
+    from soar.bench_flood import FloodOptions, bench_flood
+
+    chosen = {"kinds": tuple(k.strip() for k in kinds.split(",") if k.strip())} if kinds else {}
+    try:
+        opts = FloodOptions(events=events, big=big, good_fraction=good_fraction, db=db, **chosen)
+    except ValidationError as e:
+        raise typer.BadParameter("; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from e
+    result = bench_flood(opts, console=None if as_json else console)
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
 

@@ -52,3 +52,11 @@ def test_cli_actions_list_names_containment_actions() -> None:
     assert result.exit_code == 0
     for name in ("agent:quarantine", "credentials:revoke", "memory:rollback"):
         assert name in result.output
+
+
+def test_cli_bench_flood_refuses_unknown_hostile_kinds_before_starting_anything() -> None:
+    result = runner.invoke(cli, ["bench", "flood", "--kinds", "too_deep,sql_injection"], env={"COLUMNS": "250"})
+    assert result.exit_code == 2
+    assert "sql_injection" in result.output and "too_deep" in result.output  # what is wrong, and what is known
+    result = runner.invoke(cli, ["bench", "flood", "--good-fraction", "1.5"], env={"COLUMNS": "250"})
+    assert result.exit_code == 2 and "good_fraction" in result.output
