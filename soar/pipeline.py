@@ -202,18 +202,20 @@ class Pipeline:
         checked = self._signatures(parsed, checks) if self.check_identity else {}
         for i, item in enumerate(parsed):
             if self.check_identity:
+                # every rejected event is dead-lettered; its finding is folded per (agent, rule) and window
                 verdict = verify(
-                    item, self.directory, tier=s.tier, max_skew_s=s.max_clock_skew_s, signature_ok=checked.get(i)
+                    item,
+                    self.directory,
+                    tier=s.tier,
+                    max_skew_s=s.max_clock_skew_s,
+                    signature_ok=checked.get(i),
+                    fold=self.identity_fold,
                 )
                 if verdict.reject_reason:
-                    detail = verdict.findings[-1].summary if verdict.findings else ""
                     out.dead_letters.append(
-                        DeadLetter.of(item.record, verdict.reject_reason, detail, agent_id=item.event.agent_id)
+                        DeadLetter.of(item.record, verdict.reject_reason, verdict.detail, agent_id=item.event.agent_id)
                     )
-                    # every rejected event is dead-lettered; its finding is folded per (agent, rule) and window
-                    out.findings.extend(f for f in map(self.identity_fold.admit, verdict.findings) if f is not None)
-                else:
-                    out.findings.extend(verdict.findings)
+                out.findings.extend(verdict.findings)
                 if not verdict.passed:
                     continue
             passed.append(item)

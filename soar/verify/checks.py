@@ -52,6 +52,7 @@ class Verdict:
     passed: bool  # continue to detection
     findings: list[Finding]
     reject_reason: str | None = None  # dead-letter the event with this reason
+    detail: str = ""  # why it was rejected (the rejection finding's summary, built or folded)
 
 
 def signature_job(item: Ingested, directory: KeyDirectory) -> SignatureJob | None:
@@ -70,57 +71,66 @@ def signature_job(item: Ingested, directory: KeyDirectory) -> SignatureJob | Non
 
 
 def verify(
-    item: Ingested, directory: KeyDirectory, *, tier: Tier, max_skew_s: float, signature_ok: bool | None = None
+    item: Ingested,
+    directory: KeyDirectory,
+    *,
+    tier: Tier,
+    max_skew_s: float,
+    signature_ok: bool | None = None,
+    fold: IdentityFold | None = None,
 ) -> Verdict:
     """Check one event's identity; see the module docstring for the findings it can make.
 
     ``signature_ok`` is the result of checking ``signature_job(item, directory)`` when the caller has
-    already done so; without it the signature is checked here.
+    already done so; without it the signature is checked here. With ``fold`` a rejection's finding goes
+    through it, and is built only when it is reported (a flood of forgeries builds one per window).
     """
     ev = item.event
     findings: list[Finding] = []
 
-    def finding(rule: str, sev: Severity, conf: float, summary: str, **evidence: object) -> None:
-        findings.append(
-            Finding.make(
-                detector=DETECTOR,
-                rule=rule,
-                event=ev,
-                severity=sev,
-                confidence=conf,
-                summary=summary,
-                evidence={"kind": ev.kind, "kid": ev.kid, **evidence},
-                tags=_TAGS_SPOOF,
-            )
+    def make(rule: str, sev: Severity, conf: float, summary: str, **evidence: object) -> Finding:
+        return Finding.make(
+            detector=DETECTOR,
+            rule=rule,
+            event=ev,
+            severity=sev,
+            confidence=conf,
+            summary=summary,
+            evidence={"kind": ev.kind, "kid": ev.kid, **evidence},
+            tags=_TAGS_SPOOF,
         )
+
+    def finding(rule: str, sev: Severity, conf: float, summary: str, **evidence: object) -> None:
+        findings.append(make(rule, sev, conf, summary, **evidence))
+
+    def reject(reason: str, rule: str, sev: Severity, conf: float, summary: str, **evidence: object) -> Verdict:
+        def build() -> Finding:
+            return make(rule, sev, conf, summary, **evidence)
+
+        reported = build() if fold is None else fold.admit_lazily(rule, ev.agent_id, build)
+        return Verdict(False, [reported] if reported is not None else [], reject_reason=reason, detail=summary)
 
     if not ev.sig or not ev.kid:
         if tier is Tier.FOUNDATION:
             finding("unsigned_event", Severity.MEDIUM, 1.0, f"unsigned {ev.kind} event from {ev.agent_id}")
         else:
-            finding("unsigned_event", Severity.HIGH, 1.0, f"unsigned {ev.kind} event from {ev.agent_id} rejected")
-            return Verdict(False, findings, reject_reason="unsigned")
+            summary = f"unsigned {ev.kind} event from {ev.agent_id} rejected"
+            return reject("unsigned", "unsigned_event", Severity.HIGH, 1.0, summary)
     else:
         entry = directory.keys.get(ev.kid)
         if entry is None:
             if ev.agent_id not in directory.agents:
-                finding("unknown_agent", Severity.HIGH, 0.9, f"event from unknown agent {ev.agent_id!r}")
-            else:
-                finding("unknown_key", Severity.HIGH, 0.9, f"{ev.agent_id} signed with unregistered key {ev.kid}")
-            return Verdict(False, findings, reject_reason=findings[-1].rule)
+                summary = f"event from unknown agent {ev.agent_id!r}"
+                return reject("unknown_agent", "unknown_agent", Severity.HIGH, 0.9, summary)
+            summary = f"{ev.agent_id} signed with unregistered key {ev.kid}"
+            return reject("unknown_key", "unknown_key", Severity.HIGH, 0.9, summary)
         owner, key = entry
         if owner != ev.agent_id:
-            finding(
-                "key_agent_mismatch",
-                Severity.CRITICAL,
-                1.0,
-                f"event claims agent {ev.agent_id!r} but is signed with {owner!r}'s key",
-                key_owner=owner,
-            )
-            return Verdict(False, findings, reject_reason="key_agent_mismatch")
+            summary = f"event claims agent {ev.agent_id!r} but is signed with {owner!r}'s key"
+            return reject("key_agent_mismatch", "key_agent_mismatch", Severity.CRITICAL, 1.0, summary, key_owner=owner)
         if not (verify_bytes(item.canonical, ev.sig, key) if signature_ok is None else signature_ok):
-            finding("bad_signature", Severity.CRITICAL, 1.0, f"bad signature on {ev.kind} event from {ev.agent_id}")
-            return Verdict(False, findings, reject_reason="bad_signature")
+            summary = f"bad signature on {ev.kind} event from {ev.agent_id}"
+            return reject("bad_signature", "bad_signature", Severity.CRITICAL, 1.0, summary)
 
     # heartbeats, and the SDK's reads confirming a restore (task "restore:<command id>"), are expected
     confirming = is_restore_confirmation(ev)
@@ -157,9 +167,13 @@ class IdentityFold:
 
     def admit(self, finding: Finding) -> Finding | None:
         """``finding`` (with the count folded since the last one) if it opens a window, else None."""
+        return self.admit_lazily(finding.rule, finding.agent_id, lambda: finding)
+
+    def admit_lazily(self, rule: str, agent_id: str, build: Callable[[], Finding]) -> Finding | None:
+        """``admit`` for the finding ``build`` makes, called only when that finding is reported."""
         if self.window_s <= 0:
-            return finding
-        key = (finding.rule, "*" if finding.rule == "unknown_agent" else finding.agent_id)
+            return build()
+        key = (rule, "*" if rule == "unknown_agent" else agent_id)
         now = self.clock()
         start, folded = self._open.get(key, (float("-inf"), 0))
         if now - start < self.window_s:
@@ -169,6 +183,7 @@ class IdentityFold:
         while len(self._open) >= self.max_keys:
             self._open.pop(next(iter(self._open)))
         self._open[key] = (now, 0)
+        finding = build()
         if folded:
             evidence = {**finding.evidence, "folded_since_last": folded, "fold_window_s": self.window_s}
             return finding.model_copy(update={"evidence": evidence})

@@ -6,7 +6,8 @@ from soar.config import Tier
 from soar.detect.base import AgentProfile
 from soar.ingest.decoders import RawRecord, decode
 from soar.telemetry.events import utcnow
-from soar.verify.checks import KeyDirectory, verify
+from soar.telemetry.findings import Finding
+from soar.verify.checks import IdentityFold, KeyDirectory, verify
 from tests.helpers import TestAgent
 
 A = TestAgent("agent-a")
@@ -83,3 +84,24 @@ def test_verify_restore_confirmation_reads_are_not_activity() -> None:
     raw = A.raw("memory_read", {"store": "long_term", "key": "k", "value_hash": "ab" * 32}, task_id="restore:c1")
     v = _verify(raw, d)
     assert v.passed and not v.findings
+
+
+def test_a_folded_rejection_keeps_its_reason_and_its_finding_is_never_built() -> None:
+    """Through a fold, the first rejection in a window is reported; the rest carry their reason and detail
+    (for the dead letter) and build no finding at all."""
+    fold = IdentityFold(60.0, clock=lambda: 0.0)
+    built: list[str] = []
+
+    def build() -> Finding:
+        built.append("x")
+        return _verify(TestAgent("stranger").raw("input", PAYLOAD)).findings[0]
+
+    assert fold.admit_lazily("unknown_agent", "s1", build) is not None
+    assert fold.admit_lazily("unknown_agent", "s2", build) is None  # folds across agents: the sender picks ids
+    assert built == ["x"]
+    items = [decode(RawRecord(TestAgent(f"s{i}").raw("input", PAYLOAD)), max_bytes=65536, max_depth=32) for i in (3, 4)]
+    verdicts = [verify(item, _dir(), tier=Tier.ADVANCED, max_skew_s=300, fold=fold) for item in items]
+    assert [(v.passed, v.reject_reason, v.findings) for v in verdicts] == [(False, "unknown_agent", [])] * 2
+    assert [v.detail for v in verdicts] == ["event from unknown agent 's3'", "event from unknown agent 's4'"]
+    again = verify(items[0], _dir(), tier=Tier.ADVANCED, max_skew_s=300)  # no fold: built, as before
+    assert [f.rule for f in again.findings] == ["unknown_agent"] and again.detail == again.findings[0].summary
