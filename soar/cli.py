@@ -309,12 +309,13 @@ def bench_flood_cmd(
     from pydantic import ValidationError
 
     from soar.bench_flood import FloodOptions, bench_flood
+    from soar.errors import validation_detail
 
     chosen = {"kinds": tuple(k.strip() for k in kinds.split(",") if k.strip())} if kinds else {}
     try:
         opts = FloodOptions(events=events, big=big, good_fraction=good_fraction, db=db, **chosen)
     except ValidationError as e:
-        raise typer.BadParameter("; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from e
+        raise typer.BadParameter(validation_detail(e)) from e
     result = bench_flood(opts, console=None if as_json else console)
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")

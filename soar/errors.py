@@ -14,6 +14,17 @@ SoarError
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+def validation_detail(exc: ValidationError, limit: int = 5) -> str:
+    """A pydantic validation error in one line: ``field.path: message; ...`` for its first ``limit`` errors."""
+    parts = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)]
+    return "; ".join(parts[:limit])
+
 
 class SoarError(Exception):
     """Base of every error soar raises on purpose."""

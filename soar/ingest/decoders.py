@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from soar.errors import IngestError
+from soar.errors import IngestError, validation_detail
 from soar.telemetry.events import EVENT_ADAPTER, AgentEvent, utcnow
 from soar.telemetry.signing import canonical_bytes
 
@@ -99,14 +99,6 @@ def _depth_exceeds(obj: Any, limit: int) -> bool:
     return False
 
 
-def _schema_detail(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False)[:5]:
-        loc = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def decode(record: RawRecord, *, max_bytes: int, max_depth: int) -> Ingested:
     """Bytes -> ``Ingested``; raises ``IngestError`` with a reason code: too_large, invalid_json,
     not_an_object, too_deep, schema."""
@@ -129,7 +121,7 @@ def decode(record: RawRecord, *, max_bytes: int, max_depth: int) -> Ingested:
     try:
         event = EVENT_ADAPTER.validate_python(obj)
     except ValidationError as e:
-        raise IngestError("schema", _schema_detail(e)) from e
+        raise IngestError("schema", validation_detail(e)) from e
     return Ingested(event=event, canonical=canonical_bytes(obj), record=record)
 
 
