@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     max_event_bytes: int = 256 * 1024
     max_json_depth: int = 32
     max_clock_skew_s: float = 300.0
+    signature_cache_size: int = Field(
+        default=8192,
+        ge=0,
+        description="signature verdicts a worker keeps, each with the key and bytes it checked: a record sent "
+        "again is not checked again (0: off)",
+    )
     identity_fold_s: float = Field(
         default=60.0, ge=0, description="repeated identity rejections (agent, rule) fold into one finding per window"
     )

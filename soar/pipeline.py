@@ -19,11 +19,11 @@ from soar.detect import run_detectors
 from soar.detect.base import DetectContext, Detector, StateStore
 from soar.errors import IngestError
 from soar.helper import HelperProcess
-from soar.identity.replay import replay_findings
+from soar.identity.replay import replay_findings, replay_summary
 from soar.ingest.decoders import DeadLetter, Ingested, RawRecord, agent_hint, decode
 from soar.telemetry.events import AgentEvent, MemoryWriteEvent
 from soar.telemetry.findings import Finding
-from soar.telemetry.signing import SignatureJob, verify_bytes, verify_many
+from soar.telemetry.signing import SignatureJob, VerdictCache, verify_bytes, verify_many
 from soar.verify.checks import IdentityFold, KeyDirectory, signature_job, verify
 
 log = structlog.get_logger(__name__)
@@ -53,11 +53,17 @@ class BatchResult:
 
 @dataclass
 class PendingChecks:
-    """A batch's signature checks: the positions of the events they are for, the jobs, the helper's answer."""
+    """A batch's signature checks: the positions of the events they are for, the jobs, what the verdict cache
+    already knew of each (None: to check), and the helper's answer on those to check."""
 
     where: list[int]
     jobs: list[SignatureJob]
+    known: list[bool | None]
     future: Future[list[bool]] | None = None
+
+    def to_check(self) -> list[SignatureJob]:
+        """The jobs the cache did not answer, in order."""
+        return [job for job, k in zip(self.jobs, self.known, strict=True) if k is None]
 
 
 class Pipeline:
@@ -82,6 +88,7 @@ class Pipeline:
         self._pool: ThreadPoolExecutor | None = None  # signature checks on the other cores (libsodium frees the GIL)
         self.helper: HelperProcess | None = None  # or in a helper process, beside detection (fast engine)
         self.identity_fold = IdentityFold(settings.identity_fold_s)
+        self.verdicts = VerdictCache(settings.signature_cache_size)
 
     def start_helper(self) -> None:
         """Start the helper process (``soar.helper``) with the injection classifier, for ``begin``."""
@@ -97,25 +104,30 @@ class Pipeline:
         The fast engine begins the next batch before it detects the current one, so the helper checks and scores
         it meanwhile; ``analyse`` collects the results. Without a helper the checks are only listed here.
         """
-        jobs: list[SignatureJob] = []
-        where: list[int] = []
+        pending = PendingChecks([], [], [])
         # An event signed with an unknown key or another agent's, or unsigned above Foundation, is rejected
         # before any detector sees it: its text is not prepared or scored (a flood of forged events with long
         # texts would otherwise buy the classifier's work for nothing). Bad signatures are known only later.
+        # Nor is an event whose exact check the verdict cache answers: those are records seen before (a replay,
+        # rejected later, or a redelivery, which detection then prepares itself).
         events: list[AgentEvent] = []
         foundation = self.settings.tier is Tier.FOUNDATION
         for i, item in enumerate(parsed):
             job = signature_job(item, self.directory)
             if job is not None:
-                jobs.append(job)
-                where.append(i)
-                events.append(item.event)
+                known = self.verdicts.get(job)
+                pending.where.append(i)
+                pending.jobs.append(job)
+                pending.known.append(known)
+                if known is None:
+                    events.append(item.event)
             elif foundation and not (item.event.sig and item.event.kid):
                 events.append(item.event)  # unsigned: accepted with a finding at Foundation
         helper = self.helper
         if helper is None:
-            return PendingChecks(where, jobs)
-        future = helper.verify(jobs) if jobs else None
+            return pending
+        to_check = pending.to_check()
+        pending.future = helper.verify(to_check) if to_check else None
         for detector in self.detectors:
             start = getattr(detector, "begin", None)
             batch = [e for e in events if e.kind in detector.kinds] if start is not None else []
@@ -126,7 +138,7 @@ class Pipeline:
                 except Exception:  # detect() then does it all itself
                     log.exception("detector_begin_failed", detector=detector.name, events=len(batch))
                 self.times.add(f"detect.{detector.name}", time.process_time() - t0)
-        return PendingChecks(where, jobs, future)
+        return pending
 
     def _signatures(self, parsed: Sequence[Ingested], pending: PendingChecks | None) -> dict[int, bool]:
         """position -> valid for the batch's signatures: the helper's verdicts, or checked here on
@@ -137,7 +149,8 @@ class Pipeline:
         """
         started_here = pending is None  # then the keys were looked up just now: nothing to check again
         pending = pending or self.begin(parsed)
-        verdicts: list[bool] | None = None
+        to_check = pending.to_check()
+        verdicts: list[bool] | None = [] if not to_check else None
         if pending.future is not None:
             try:
                 verdicts = pending.future.result()
@@ -147,13 +160,20 @@ class Pipeline:
                     self.helper.restart()
         if verdicts is None:
             threads = self.settings.verify_threads
-            if threads > 1 and self._pool is None and len(pending.jobs) > 1:
+            if threads > 1 and self._pool is None and len(to_check) > 1:
                 self._pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="soar-verify")
-            verdicts = verify_many(pending.jobs, self._pool, threads)
+            verdicts = verify_many(to_check, self._pool, threads)
+        checked = iter(verdicts)
+        merged: list[bool] = []
+        for known, job in zip(pending.known, pending.jobs, strict=True):
+            if known is None:
+                known = next(checked)
+                self.verdicts.put(job, known)
+            merged.append(known)
         if started_here:
-            return dict(zip(pending.where, verdicts, strict=True))
+            return dict(zip(pending.where, merged, strict=True))
         out: dict[int, bool] = {}
-        for i, job, ok in zip(pending.where, pending.jobs, verdicts, strict=True):
+        for i, job, ok in zip(pending.where, pending.jobs, merged, strict=True):
             now = signature_job(parsed[i], self.directory)
             if now is not None:  # without a key now, verify() says why
                 out[i] = ok if now[2] == job[2] else verify_bytes(*now)
@@ -221,14 +241,12 @@ class Pipeline:
             passed.append(item)
         if self.check_identity and passed:
             # a reused event_id is a replay (the broker redelivering the same record is not)
-            replayed, rejected = replay_findings(passed, self.state, tier=self.settings.tier)
-            if rejected:  # each rejected replay is dead-lettered; its finding folds like a forgery's
-                out.findings.extend(f for f in map(self.identity_fold.admit, replayed) if f is not None)
-                for i, f in zip(sorted(rejected), replayed, strict=True):  # one finding per rejection, in order
-                    item = passed[i]
-                    out.dead_letters.append(DeadLetter.of(item.record, "replayed", f.summary, item.event.agent_id))
-            else:
-                out.findings.extend(replayed)
+            # each rejected replay is dead-lettered; its finding folds like a forgery's (and is built only if reported)
+            replayed, rejected = replay_findings(passed, self.state, tier=self.settings.tier, fold=self.identity_fold)
+            out.findings.extend(replayed)
+            for i in sorted(rejected):
+                ev = passed[i].event
+                out.dead_letters.append(DeadLetter.of(passed[i].record, "replayed", replay_summary(ev), ev.agent_id))
             passed = [item for i, item in enumerate(passed) if i not in rejected]
         for item in passed:
             out.events.append(item.event)

@@ -74,6 +74,31 @@ def test_pipeline_redelivered_record_is_not_a_replay() -> None:
     assert not again.findings and len(again.events) == 1
 
 
+def test_pipeline_record_sent_again_is_not_checked_again_but_a_tampered_copy_is() -> None:
+    """The verdict cache: a replayed record costs no signature check (and no detection work) and is still
+    rejected as a replay; the same signature over altered bytes is checked, and fails."""
+    p = _pipeline(Tier.ADVANCED)
+    raw = A.raw("input", {"source": "web", "content": "hello"})
+    assert len(p.process([_rec(raw, 0)]).events) == 1
+    parsed, _ = p.ingest([_rec(raw, 1)])
+    pending = p.begin(parsed)
+    assert pending.known == [True] and pending.to_check() == []
+    assert [d.reason for d in p.analyse(parsed, checks=pending).dead_letters] == ["replayed"]
+    obj = orjson.loads(raw)
+    obj["payload"]["content"] = "tampered"
+    tampered, _ = p.ingest([_rec(orjson.dumps(obj), 2)])
+    pending = p.begin(tampered)
+    assert pending.known == [None] and len(pending.to_check()) == 1
+    assert [d.reason for d in p.analyse(tampered, checks=pending).dead_letters] == ["bad_signature"]
+    again, _ = p.ingest([_rec(orjson.dumps(obj), 3)])  # the same forgery again: answered by the cache
+    pending = p.begin(again)
+    assert pending.known == [False]
+    assert [d.reason for d in p.analyse(again, checks=pending).dead_letters] == ["bad_signature"]
+    off = Pipeline(p.detectors, p.directory, MemoryState(), Settings(tier=Tier.ADVANCED, signature_cache_size=0))
+    off.process([_rec(raw, 0)])
+    assert off.begin(off.ingest([_rec(raw, 1)])[0]).known == [None]
+
+
 def test_pipeline_checks_every_signature_on_its_threads() -> None:
     """A batch large enough to split across the verify threads: each tampered event is still caught."""
     p = _pipeline()

@@ -22,12 +22,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from soar.config import Tier
 from soar.detect.base import StateStore
 from soar.ingest.decoders import Ingested
 from soar.telemetry.events import utcnow
 from soar.telemetry.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from soar.telemetry.events import AgentEvent
+    from soar.verify.checks import IdentityFold
 
 DETECTOR = "identity"
 NAMESPACE = "identity.replay"
@@ -48,12 +53,24 @@ def _load(state: StateStore, agent_id: str) -> dict[str, str]:
     return raw if isinstance(raw, dict) else {}
 
 
+def replay_summary(event: AgentEvent) -> str:
+    """What a replay finding and a replay's dead letter say."""
+    return f"{event.kind} event {event.event_id} from {event.agent_id} was seen before (replay)"
+
+
 def replay_findings(
-    items: Sequence[Ingested], state: StateStore, *, tier: Tier, window: int = DEFAULT_WINDOW
+    items: Sequence[Ingested],
+    state: StateStore,
+    *,
+    tier: Tier,
+    window: int = DEFAULT_WINDOW,
+    fold: IdentityFold | None = None,
 ) -> tuple[list[Finding], set[int]]:
     """Findings for replayed events in ``items`` and the indices to reject (Advanced/Optimized only).
 
-    Updates each agent's window in ``state`` (insertion order = age; the oldest ids fall out past ``window``).
+    With ``fold``, the findings of rejected replays are folded per agent and window, and a folded one is never
+    built (a replay flood costs no finding per record). Updates each agent's window in ``state`` (insertion
+    order = age; the oldest ids fall out past ``window``).
     """
     findings: list[Finding] = []
     rejected: set[int] = set()
@@ -72,20 +89,24 @@ def replay_findings(
             continue
         if here and before == here:
             continue  # the broker delivered the same record again: not a replay
-        findings.append(
-            Finding.make(
+
+        def build(ev: AgentEvent = ev, before: str = before, here: str = here) -> Finding:
+            return Finding.make(
                 detector=DETECTOR,
                 rule="replayed_event",
                 event=ev,
                 severity=Severity.HIGH,
                 confidence=0.9,
-                summary=f"{ev.kind} event {eid} from {ev.agent_id} was seen before (replay)",
+                summary=replay_summary(ev),
                 evidence={"kind": ev.kind, "first_position": before, "position": here, "rejected": reject},
                 tags=_TAGS,
             )
-        )
+
         if reject:
             rejected.add(i)
+        finding = fold.admit_lazily("replayed_event", ev.agent_id, build) if reject and fold else build()
+        if finding is not None:
+            findings.append(finding)
     for agent_id, seen in windows.items():
         if len(seen) > window:  # drop the oldest (insertion order), without rebuilding the window
             for eid in list(islice(seen, len(seen) - window)):

@@ -8,7 +8,7 @@ import pytest
 
 from soar.config import Tier
 from soar.detect.base import MemoryState
-from soar.identity.replay import NAMESPACE, check_timestamp, replay_findings, timestamp_findings
+from soar.identity.replay import NAMESPACE, check_timestamp, replay_findings, replay_summary, timestamp_findings
 from soar.ingest.decoders import Ingested, RawRecord, decode
 from soar.telemetry.events import utcnow
 from tests.helpers import TestAgent
@@ -38,6 +38,27 @@ def test_replayed_event_is_a_finding_and_rejected_above_foundation(tier: Tier) -
     # Same finding id when the replay is seen again (deterministic finding ids).
     again, _ = replay_findings([_item(first, 10)], state, tier=tier)
     assert again[0].finding_id == findings[0].finding_id
+
+
+@pytest.mark.parametrize("tier", list(Tier))
+def test_replay_flood_folds_rejected_findings_before_they_are_built(tier: Tier, monkeypatch) -> None:
+    """With a fold, rejected replays make one finding per agent and window; the folded ones are never built.
+    At Foundation replays are not rejected, so each one stays a finding."""
+    from soar.telemetry.findings import Finding
+    from soar.verify.checks import IdentityFold
+
+    state, fold = MemoryState(), IdentityFold(60.0, clock=lambda: 0.0)
+    first = A.raw("input", PAYLOAD)
+    replay_findings([_item(first, 0)], state, tier=tier, fold=fold)
+    built = []
+    make = Finding.make
+    monkeypatch.setattr(Finding, "make", lambda **kw: built.append(kw) or make(**kw))
+    findings, rejected = replay_findings([_item(first, i) for i in range(1, 11)], state, tier=tier, fold=fold)
+    if tier is Tier.FOUNDATION:
+        assert len(findings) == len(built) == 10 and rejected == set()
+    else:
+        assert [f.rule for f in findings] == ["replayed_event"] and len(built) == 1 and rejected == set(range(10))
+        assert findings[0].summary == replay_summary(_item(first, 0).event)  # what the dead letters say
 
 
 def test_replay_window_is_bounded_per_agent() -> None:

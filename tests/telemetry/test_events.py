@@ -67,3 +67,29 @@ def test_verify_many_matches_verify_bytes_on_a_pool() -> None:
         threaded = verify_many(jobs, pool, shares=3)
     assert threaded == verify_many(jobs) == [verify_bytes(c, s, k) for c, s, k in jobs]
     assert threaded.count(False) == len([i for i in range(100) if i % 9 == 0 or i % 13 == 0])
+
+
+def test_verdict_cache_answers_only_the_exact_check_and_stays_bounded() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from soar.telemetry.signing import VerdictCache, b64u, raw_public_key
+
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    pub = raw_public_key(key.public_key())
+    long = b"x" * (VerdictCache.INLINE + 1)  # kept as a digest
+    cache = VerdictCache(size=2)
+    for msg in (b"event", long):
+        job = (msg, b64u(key.sign(msg)), pub)
+        cache.put(job, True)
+        assert cache.get(job) is True
+        # another key, or other bytes under the same signature: not the check that was answered
+        assert cache.get((msg, job[1], raw_public_key(other.public_key()))) is None
+        assert cache.get((msg + b" ", job[1], pub)) is None and cache.get((msg[:-1], job[1], pub)) is None
+        assert cache.get((msg, b64u(key.sign(b"other")), pub)) is None
+    for i in range(5):  # two generations of two entries: the oldest fall out
+        cache.put((f"m{i}".encode(), f"s{i}", pub), False)
+    assert len(cache) <= 4 and cache.get((b"event", b64u(key.sign(b"event")), pub)) is None
+    assert cache.get((b"m4", "s4", pub)) is False
+    off = VerdictCache(size=0)
+    off.put((b"m", "s", pub), True)
+    assert off.get((b"m", "s", pub)) is None and len(off) == 0
