@@ -372,7 +372,8 @@ class FastWorker:
 
         consumers: list[AIOKafkaConsumer] = []
         tasks: list[asyncio.Task[None]] = []
-        if respond:
+
+        async def start_responding() -> None:
             responder = self.runtime.start_responder(
                 publish, step_hook=self._trace_step if self.trace.enabled else None
             )
@@ -389,14 +390,20 @@ class FastWorker:
                 await self.runtime.handle_findings([m.value for m in messages])
 
             tasks.append(asyncio.create_task(self._respond_loop(findings, on_findings)))
-        if detect:
-            if s.helper_process:  # the next batch is checked and scored there while this one is detected
-                await asyncio.to_thread(self.runtime.pipeline.start_helper)
+
+        async def start_detecting() -> None:
+            # the helper checks and scores the next batch while this one is detected; it starts while the group is
+            # joined, and the loop begins once both are done
+            helper = (
+                asyncio.create_task(asyncio.to_thread(self.runtime.pipeline.start_helper)) if s.helper_process else None
+            )
             await self.runtime.refresh_directory()
             telemetry = self._consumer(self.topics.telemetry, f"{s.app_id}-telemetry")
             telemetry.subscribe([self.topics.telemetry], listener=_ReadyOnAssign(ready, "telemetry"))
             await telemetry.start()
             consumers.append(telemetry)
+            if helper is not None:
+                await helper
 
             async def begin_telemetry(messages: list) -> TelemetryBatch:
                 records = [RawRecord(m.value, m.topic, m.partition, m.offset, m.key) for m in messages]
@@ -414,10 +421,20 @@ class FastWorker:
                     except Exception:  # the database may be briefly unavailable; keep the last snapshot
                         log.exception("directory refresh failed")
 
-            tasks += [
-                asyncio.create_task(self._loop(telemetry, on_telemetry, "telemetry", begin_telemetry)),
-                asyncio.create_task(refresh()),
-            ]
+            tasks.extend(
+                [
+                    asyncio.create_task(self._loop(telemetry, on_telemetry, "telemetry", begin_telemetry)),
+                    asyncio.create_task(refresh()),
+                ]
+            )
+
+        # The two consumer groups are joined side by side: this broker completes a JoinGroup only after about half
+        # the session timeout (STACK.md, quirk 1), so one after the other a worker took two of those to start.
+        async with asyncio.TaskGroup() as starting:
+            if respond:
+                starting.create_task(start_responding())
+            if detect:
+                starting.create_task(start_detecting())
         # What start-up loaded (detector models and rule packs, playbooks, the key directory, libraries) lives as
         # long as the process. Frozen, it is out of the collector's sight: a full collection no longer walks its
         # ~200k objects, which took 140-305 ms in the detect worker, a pause on every event in flight.
