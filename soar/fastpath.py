@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import itertools
 import signal
 import time
@@ -393,10 +394,12 @@ class FastWorker:
 
         async def start_detecting() -> None:
             # the helper checks and scores the next batch while this one is detected; it starts while the group is
-            # joined, and the loop begins once both are done
+            # joined, and so is scikit-learn imported (for the coordination baseline's fits, off the hot path: the
+            # import would otherwise stall the event loop at the first fit); the loop begins once all are done
             helper = (
                 asyncio.create_task(asyncio.to_thread(self.runtime.pipeline.start_helper)) if s.helper_process else None
             )
+            sklearn = asyncio.create_task(asyncio.to_thread(importlib.import_module, "sklearn.ensemble"))
             await self.runtime.refresh_directory()
             telemetry = self._consumer(self.topics.telemetry, f"{s.app_id}-telemetry")
             telemetry.subscribe([self.topics.telemetry], listener=_ReadyOnAssign(ready, "telemetry"))
@@ -404,6 +407,7 @@ class FastWorker:
             consumers.append(telemetry)
             if helper is not None:
                 await helper
+            await sklearn
 
             async def begin_telemetry(messages: list) -> TelemetryBatch:
                 records = [RawRecord(m.value, m.topic, m.partition, m.offset, m.key) for m in messages]

@@ -454,3 +454,24 @@ def test_baseline_early_scoring_points() -> None:
     from soar.detect.baseline import is_early
 
     assert [n for n in range(1, 60) if is_early(n, 6)] == [6, 12, 24, 48]
+
+
+def test_worker_modules_do_not_import_scikit_learn_until_a_baseline_is_fitted() -> None:
+    """Scoring the baseline needs numpy only; scikit-learn (~1.3 s of a worker's start-up on a slow machine) is
+    imported by the first fit, or by the fast worker while it joins its consumer groups."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, soar.fastpath, soar.worker, soar.detect\n"
+        "from soar.detect import build_detectors\n"
+        "from soar.config import Settings\n"
+        "from soar.detect.base import DetectConfig\n"
+        "build_detectors(DetectConfig(detectors_dir=Settings().detectors_dir))\n"
+        "assert 'sklearn' not in sys.modules, 'imported at start-up'\n"
+        "import numpy as np\n"
+        "from soar.detect.baseline import FEATURES, BaselineOptions, fit_model\n"
+        "fit_model(np.random.default_rng(0).random((64, len(FEATURES))), BaselineOptions(), 1)\n"
+        "assert 'sklearn' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
