@@ -110,12 +110,13 @@ class VerdictCache:
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
-        self._new: dict[str, tuple[bytes, bytes, bool]] = {}
-        self._old: dict[str, tuple[bytes, bytes, bool]] = {}
+        # signature -> (public key, signed bytes or their digest, whether it is the digest, verdict)
+        self._new: dict[str, tuple[bytes, bytes, bool, bool]] = {}
+        self._old: dict[str, tuple[bytes, bytes, bool, bool]] = {}
 
-    @classmethod
-    def _body(cls, canonical: bytes) -> bytes:
-        return canonical if len(canonical) <= cls.INLINE else hashlib.blake2b(canonical, digest_size=32).digest()
+    @staticmethod
+    def _digest(canonical: bytes) -> bytes:
+        return hashlib.blake2b(canonical, digest_size=32).digest()
 
     def get(self, job: SignatureJob) -> bool | None:
         """The verdict of this exact check when it was made before, else None."""
@@ -127,20 +128,19 @@ class VerdictCache:
                 self._insert(sig, entry)
         if entry is None or entry[0] != key:
             return None
-        body = entry[1]
-        if len(canonical) <= self.INLINE:
-            return entry[2] if body == canonical else None
-        return entry[2] if len(body) == 32 and body == self._body(canonical) else None
+        _, body, digested, verdict = entry
+        if digested != (len(canonical) > self.INLINE):
+            return None
+        return verdict if body == (self._digest(canonical) if digested else canonical) else None
 
     def put(self, job: SignatureJob, verdict: bool) -> None:
         """Record the verdict of a check."""
         if self.size:
             canonical, sig, key = job
-            if len(canonical) > self.INLINE:
-                canonical = self._body(canonical)
-            self._insert(sig, (key, canonical, verdict))
+            digested = len(canonical) > self.INLINE
+            self._insert(sig, (key, self._digest(canonical) if digested else canonical, digested, verdict))
 
-    def _insert(self, sig: str, entry: tuple[bytes, bytes, bool]) -> None:
+    def _insert(self, sig: str, entry: tuple[bytes, bytes, bool, bool]) -> None:
         new = self._new
         if len(new) >= self.size:
             self._old, self._new = new, {}

@@ -86,6 +86,9 @@ def test_verdict_cache_answers_only_the_exact_check_and_stays_bounded() -> None:
         assert cache.get((msg, job[1], raw_public_key(other.public_key()))) is None
         assert cache.get((msg + b" ", job[1], pub)) is None and cache.get((msg[:-1], job[1], pub)) is None
         assert cache.get((msg, b64u(key.sign(b"other")), pub)) is None
+    # bytes that happen to equal the digest kept for a long message are not that message
+    long_job = (long, b64u(key.sign(long)), pub)
+    assert cache.get((VerdictCache._digest(long), long_job[1], pub)) is None
     for i in range(5):  # two generations of two entries: the oldest fall out
         cache.put((f"m{i}".encode(), f"s{i}", pub), False)
     assert len(cache) <= 4 and cache.get((b"event", b64u(key.sign(b"event")), pub)) is None
