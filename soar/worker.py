@@ -31,6 +31,7 @@ def _run_faust(loglevel: str) -> None:
         mode.loop.use("uvloop")  # +20-30% on the faust path (shared STACK.md)
     except Exception:
         pass
+    import sklearn.ensemble  # noqa: F401  (for the coordination baseline's fits: imported at start-up, not at the first)
     from faust.worker import Worker
 
     import soar.decide.agents
