@@ -95,20 +95,20 @@ class VerdictCache:
 
     Ed25519 verification is deterministic: the same public key, signature and signed bytes always give the same
     verdict. A captured event sent again and again, or one forged record sent many times, then costs a dictionary
-    lookup and a comparison of bytes instead of a signature check (40-80 µs on these machines).
+    lookup and a comparison of bytes instead of a signature check (40-100 µs on these machines).
 
     Entries are found by the signature (a string the decoder made already, so a miss costs the good path one
     lookup) and hold the public key and the signed bytes, compared on a hit: a verdict is only ever reused for
     the very check it answered. Signed bytes over ``INLINE`` are kept as their BLAKE2b digest, hashed only when
     such an entry is found again, so memory is bounded by ``size`` x ``INLINE``.
 
-    Two generations of at most ``size`` entries each: when the newer one fills, the older one is dropped (a hit
-    in the older one is copied forward). ``size`` 0 turns the cache off.
+    Two generations of at most ``size`` entries each (``Settings.signature_cache_size``): when the newer one
+    fills, the older one is dropped (a hit in the older one is copied forward). ``size`` 0 turns the cache off.
     """
 
     INLINE = 1024
 
-    def __init__(self, size: int = 8192) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
         # signature -> (public key, signed bytes or their digest, whether it is the digest, verdict)
         self._new: dict[str, tuple[bytes, bytes, bool, bool]] = {}
@@ -122,16 +122,19 @@ class VerdictCache:
         """The verdict of this exact check when it was made before, else None."""
         canonical, sig, key = job
         entry = self._new.get(sig)
-        if entry is None:
+        old = entry is None
+        if old:
             entry = self._old.get(sig)
-            if entry is not None:
-                self._insert(sig, entry)
         if entry is None or entry[0] != key:
             return None
         _, body, digested, verdict = entry
         if digested != (len(canonical) > self.INLINE):
             return None
-        return verdict if body == (self._digest(canonical) if digested else canonical) else None
+        if body != (self._digest(canonical) if digested else canonical):
+            return None
+        if old:
+            self._insert(sig, entry)
+        return verdict
 
     def put(self, job: SignatureJob, verdict: bool) -> None:
         """Record the verdict of a check."""
