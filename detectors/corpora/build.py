@@ -28,7 +28,9 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 SEED = 20240611
-Split = str  # "train" | "eval"
+Split = str  # "train" | "eval", or the development pair "dev-train" | "dev" (``--dev``, below)
+#: the splits whose attack rows record their injected span (``attack_span``): the ones that are trained on
+TRAINED_SPLITS = ("train", "dev-train")
 
 # ---------------------------------------------------------------------------------------------------------
 # Attack pieces. Each list is [train phrasings..., "|", eval phrasings...]; ``half()`` picks one side.
@@ -2352,9 +2354,22 @@ def group_id(kind: str, template: str) -> str:
 
 
 def half(pool: list[str], split: Split) -> list[str]:
-    """The train or eval side of a pool written as [train..., '|', eval...]."""
+    """The train or eval side of a pool written as [train..., '|', eval...]. The development pair splits the
+    train side again, every other item (so each wave is on both sides): ``dev-train`` the even ones, ``dev``
+    the odd ones, the way ``eval`` is split from ``train``, without reading the eval side at all."""
     i = pool.index("|")
-    return pool[:i] if split == "train" else pool[i + 1 :]
+    if split == "eval":
+        return pool[i + 1 :]
+    return _dev_half(pool[:i], split)
+
+
+def _dev_half(items: list[str], split: Split) -> list[str]:
+    """``items`` (a train side) for ``split``: whole for ``train``, alternate items for the development pair."""
+    if split == "dev-train":
+        return items[0::2]
+    if split == "dev":
+        return items[1::2]
+    return items
 
 
 class Gen:
@@ -2696,7 +2711,7 @@ def record_rows(split: Split, n_attack: int, n_benign: int, seed: int = SEED) ->
     """Benign structured tool results, and the same with an attack in one free-text field (ninth wave)."""
     g = Gen(split, seed + 3)
     rec = RecordGen(g)
-    kinds = REC_KINDS_TRAIN if split == "train" else REC_KINDS_EVAL
+    kinds = REC_KINDS_EVAL if split == "eval" else _dev_half(REC_KINDS_TRAIN, split)
     rows: list[dict] = []
     for i in range(n_attack + n_benign):
         attack = i < n_attack
@@ -2723,7 +2738,7 @@ def record_rows(split: Split, n_attack: int, n_benign: int, seed: int = SEED) ->
                 records[j][field] = value
             style = f"indirect/record/{style}/{technique}"
         row = {"text": rec.render(records), "label": int(attack), "source": source, "style": style, "group": group}
-        if attack and split == "train":
+        if attack and split in TRAINED_SPLITS:
             row["attack_span"] = hidden
         rows.append(row)
     g.rng.shuffle(rows)
@@ -2743,7 +2758,7 @@ def injection_rows(split: Split, n_attack: int, n_benign: int, seed: int = SEED)
         if i % 3 == 0:  # direct: the user's own prompt, sometimes after an innocent request
             text = attack if g.rng.random() < 0.5 else f"{g.pick(USER_BENIGN)} {attack}"
             row = {"text": text, "label": 1, "source": "user", "style": f"direct/{style}", "group": group}
-            if split == "train":  # the injected span, for sentence-level training rows (eval rows unchanged)
+            if split in TRAINED_SPLITS:  # the injected span, for sentence-level training rows (eval rows unchanged)
                 row["attack_span"] = attack
             rows.append(row)
             continue
@@ -2755,7 +2770,7 @@ def injection_rows(split: Split, n_attack: int, n_benign: int, seed: int = SEED)
             before, after = g.benign_body(g.rng.randint(0, 4)), g.benign_body(g.rng.randint(1, 5))
             text = g.wrap(source, f"{before} {hidden} {after}".strip())
         row = {"text": text, "label": 1, "source": source, "style": f"indirect/{style}/{technique}", "group": group}
-        if split == "train":  # the injected span as inserted (hidden/encoded form), for sentence-level rows
+        if split in TRAINED_SPLITS:  # the injected span as inserted (hidden/encoded form), for sentence-level rows
             row["attack_span"] = hidden
         rows.append(row)
     for i in range(n_benign):
@@ -2854,7 +2869,7 @@ def real_rows(split: Split, limit: int | None = None, seed: int = SEED, path: Pa
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        if r["half"] == split:
+        if r["half"] == split or (split in ("dev-train", "dev") and r["half"] == "train" and _dev_unit(r) == split):
             rows.append({"text": r["text"], "label": 0, "source": r["source"], "style": "benign/real",
                          "group": f"real:{r['unit']}", "origin": r["origin"], "licence": r["licence"]})  # fmt: skip
     if limit == 0:
@@ -2865,6 +2880,13 @@ def real_rows(split: Split, limit: int | None = None, seed: int = SEED, path: Pa
     return rows
 
 
+def _dev_unit(row: dict) -> Split:
+    """The development side of a train-half real text: a hash of its unit, so a module stays on one side."""
+    return "dev" if hashlib.sha256(row["unit"].encode()).digest()[0] % 2 else "dev-train"
+
+
+#: generated rows of ``injection/train.jsonl``: (attacks, benign)
+INJECTION_TRAIN = (7500, 10000)
 #: structured-record rows (ninth wave) in ``injection/train.jsonl``: (attacks, benign); ``--no-records`` leaves
 #: them out (``-6``'s training file)
 RECORDS_TRAIN = (1500, 2500)
@@ -2876,22 +2898,27 @@ def build(
     real_train_max: int | None = REAL_TRAIN_MAX,
     real_texts: Path = REAL_TEXTS,
     records: bool = True,
+    dev: bool = False,
 ) -> dict[str, str]:
-    """Write the corpus files; returns their sha256."""
+    """Write the corpus files; returns their sha256. With ``dev`` the same files from the development pair
+    instead (``train.jsonl`` from ``dev-train``, every ``eval*.jsonl`` from ``dev``): the train side split
+    again as the eval side was split from it, for deciding on a corpus or parameter change without looking at
+    the held-out files."""
+    fit, held = ("dev-train", "dev") if dev else ("train", "eval")
     files = {
         # the generated rows first, unchanged; then the real train half (its eval half is eval-real.jsonl)
-        "injection/train.jsonl": injection_rows("train", 7500, 10000, seed)
-        + real_rows("train", real_train_max, seed, real_texts)
-        + (record_rows("train", RECORDS_TRAIN[0], RECORDS_TRAIN[1], seed) if records else []),
-        "injection/eval.jsonl": injection_rows("eval", 1000, 2000, seed),
-        "memory/train.jsonl": memory_rows("train", 1500, 2000, seed),
-        "memory/eval.jsonl": memory_rows("eval", 400, 800, seed),
+        "injection/train.jsonl": injection_rows(fit, INJECTION_TRAIN[0], INJECTION_TRAIN[1], seed)
+        + real_rows(fit, real_train_max, seed, real_texts)
+        + (record_rows(fit, RECORDS_TRAIN[0], RECORDS_TRAIN[1], seed) if records else []),
+        "injection/eval.jsonl": injection_rows(held, 1000, 2000, seed),
+        "memory/train.jsonl": memory_rows(fit, 1500, 2000, seed),
+        "memory/eval.jsonl": memory_rows(held, 400, 800, seed),
     }
     held_out = files["injection/eval.jsonl"]
     files["injection/eval-direct.jsonl"] = [r for r in held_out if r["source"] == "user"]
     files["injection/eval-indirect.jsonl"] = [r for r in held_out if r["source"] != "user"]
-    files["injection/eval-real.jsonl"] = real_rows("eval", None, seed, real_texts)
-    files["injection/eval-records.jsonl"] = record_rows("eval", 300, 600, seed)
+    files["injection/eval-real.jsonl"] = real_rows(held, None, seed, real_texts)
+    files["injection/eval-records.jsonl"] = record_rows(held, 300, 600, seed)
     return {name: _write(out / name, rows) for name, rows in files.items()}
 
 
@@ -2900,7 +2927,19 @@ if __name__ == "__main__":
     ap.add_argument("target", nargs="?", type=Path, default=HERE, help="output directory (default: here)")
     ap.add_argument("--real-train", default="all", help="real train-half texts in train.jsonl: N or all")
     ap.add_argument("--no-records", action="store_true", help="leave the structured-record rows out of train.jsonl")
+    ap.add_argument(
+        "--dev",
+        type=Path,
+        metavar="DIR",
+        help="write the development pair instead, as a detectors dir: DIR/corpora, and DIR/rules linked to the "
+        "shipped rules (then: soar detectors train --detectors DIR; soar eval injection --detectors DIR ...)",
+    )
     args = ap.parse_args()
     limit = None if args.real_train == "all" else int(args.real_train)
-    for name, digest in build(args.target, real_train_max=limit, records=not args.no_records).items():
+    target = args.dev / "corpora" if args.dev else args.target
+    if args.dev:
+        args.dev.mkdir(parents=True, exist_ok=True)
+        if not (args.dev / "rules").exists():
+            (args.dev / "rules").symlink_to(HERE.parent / "rules", target_is_directory=True)
+    for name, digest in build(target, real_train_max=limit, records=not args.no_records, dev=bool(args.dev)).items():
         print(f"{digest}  {name}")

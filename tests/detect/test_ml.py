@@ -329,3 +329,23 @@ def test_ml_train_family_cv_holds_out_whole_attack_families(tmp_path: Path) -> N
     # reported only: the shipped coefficients, threshold and the usual cross-validation are the same
     assert card["cv"]["threshold_logit"] == plain["cv"]["threshold_logit"]
     assert card["artifact_sha256"] == plain["artifact_sha256"]
+
+
+def test_corpus_development_pair_splits_the_train_side_only(tmp_path: Path) -> None:
+    """``build.py --dev``: ``dev-train`` and ``dev`` take alternate items of every pool's train side, so a
+    change can be judged on phrasings the fit never saw without reading anything held out."""
+    b = _builder()
+    pool = ["t0", "t1", "t2", "t3", "t4", "|", "e0", "e1"]
+    assert b.half(pool, "dev-train") == ["t0", "t2", "t4"] and b.half(pool, "dev") == ["t1", "t3"]
+    assert b.half(pool, "train") == ["t0", "t1", "t2", "t3", "t4"] and b.half(pool, "eval") == ["e0", "e1"]
+    fit, held = b.injection_rows("dev-train", 150, 200), b.injection_rows("dev", 150, 200)
+    assert "attack_span" in next(r for r in fit if r["label"] == 1)
+    assert all("attack_span" not in r for r in held)
+    # no dev row is built from an eval phrasing, and the two sides share no template
+    eval_hard = set(b.half(b.HARD_BENIGN, "eval"))
+    assert not any(h in r["text"] for r in fit + held for h in eval_hard)
+    assert not {r["group"] for r in fit if r["label"] == 1} & {r["group"] for r in held if r["label"] == 1}
+    assert {r["style"].split("/")[2] for r in b.record_rows("dev", 0, 30)} <= set(b.REC_KINDS_TRAIN[1::2])
+    units = {line.split('"unit": "')[1].split('"')[0] for line in b.REAL_TEXTS.read_text().splitlines()[:400]}
+    sides = {b._dev_unit({"unit": u}) for u in units}
+    assert sides == {"dev-train", "dev"}
