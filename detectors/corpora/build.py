@@ -2934,6 +2934,7 @@ if __name__ == "__main__":
         help="write the development pair instead, as a detectors dir: DIR/corpora, and DIR/rules linked to the "
         "shipped rules (then: soar detectors train --detectors DIR; soar eval injection --detectors DIR ...)",
     )
+    ap.add_argument("--seed", type=int, default=SEED, help="generator seed (default: the shipped corpus's)")
     args = ap.parse_args()
     limit = None if args.real_train == "all" else int(args.real_train)
     target = args.dev / "corpora" if args.dev else args.target
@@ -2941,5 +2942,6 @@ if __name__ == "__main__":
         args.dev.mkdir(parents=True, exist_ok=True)
         if not (args.dev / "rules").exists():
             (args.dev / "rules").symlink_to(HERE.parent / "rules", target_is_directory=True)
-    for name, digest in build(target, real_train_max=limit, records=not args.no_records, dev=bool(args.dev)).items():
+    built = build(target, args.seed, real_train_max=limit, records=not args.no_records, dev=bool(args.dev))
+    for name, digest in built.items():
         print(f"{digest}  {name}")
