@@ -2354,9 +2354,9 @@ def group_id(kind: str, template: str) -> str:
 
 
 def half(pool: list[str], split: Split) -> list[str]:
-    """The train or eval side of a pool written as [train..., '|', eval...]. The development pair splits the
-    train side again, every other item (so each wave is on both sides): ``dev-train`` the even ones, ``dev``
-    the odd ones, the way ``eval`` is split from ``train``, without reading the eval side at all."""
+    """The train or eval side of a pool written as [train..., '|', eval...]. The development pair holds out
+    part of the train side as ``eval`` is held out from it, every other item (so each wave is on both sides):
+    ``dev-train`` the even ones, ``dev`` the odd ones; it never reads the eval side."""
     i = pool.index("|")
     if split == "eval":
         return pool[i + 1 :]

@@ -331,7 +331,7 @@ def test_ml_train_family_cv_holds_out_whole_attack_families(tmp_path: Path) -> N
     assert card["artifact_sha256"] == plain["artifact_sha256"]
 
 
-def test_corpus_development_pair_splits_the_train_side_only(tmp_path: Path) -> None:
+def test_corpus_development_pair_splits_the_train_side_only() -> None:
     """``build.py --dev``: ``dev-train`` and ``dev`` take alternate items of every pool's train side, so a
     change can be judged on phrasings the fit never saw without reading anything held out."""
     b = _builder()
@@ -346,6 +346,8 @@ def test_corpus_development_pair_splits_the_train_side_only(tmp_path: Path) -> N
     assert not any(h in r["text"] for r in fit + held for h in eval_hard)
     assert not {r["group"] for r in fit if r["label"] == 1} & {r["group"] for r in held if r["label"] == 1}
     assert {r["style"].split("/")[2] for r in b.record_rows("dev", 0, 30)} <= set(b.REC_KINDS_TRAIN[1::2])
-    units = {line.split('"unit": "')[1].split('"')[0] for line in b.REAL_TEXTS.read_text().splitlines()[:400]}
-    sides = {b._dev_unit({"unit": u}) for u in units}
-    assert sides == {"dev-train", "dev"}
+    # real train-half texts go to one side per unit (module or distribution), both sides used
+    real = [json.loads(line) for line in b.REAL_TEXTS.read_text(encoding="utf-8").splitlines()]
+    sides = {r["unit"]: b._dev_unit(r) for r in real if r["half"] == "train"}
+    assert set(sides.values()) == {"dev-train", "dev"}
+    assert {r["group"] for r in b.real_rows("dev")} == {f"real:{u}" for u, side in sides.items() if side == "dev"}
