@@ -31,6 +31,8 @@ SEED = 20240611
 Split = str  # "train" | "eval", or the development pair "dev-train" | "dev" (``--dev``, below)
 #: the splits whose attack rows record their injected span (``attack_span``): the ones that are trained on
 TRAINED_SPLITS = ("train", "dev-train")
+#: the development pair: (the side fitted, the side held out)
+DEV_PAIR = ("dev-train", "dev")
 
 # ---------------------------------------------------------------------------------------------------------
 # Attack pieces. Each list is [train phrasings..., "|", eval phrasings...]; ``half()`` picks one side.
@@ -2869,7 +2871,7 @@ def real_rows(split: Split, limit: int | None = None, seed: int = SEED, path: Pa
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        if r["half"] == split or (split in ("dev-train", "dev") and r["half"] == "train" and _dev_unit(r) == split):
+        if r["half"] == split or (split in DEV_PAIR and r["half"] == "train" and _dev_unit(r) == split):
             rows.append({"text": r["text"], "label": 0, "source": r["source"], "style": "benign/real",
                          "group": f"real:{r['unit']}", "origin": r["origin"], "licence": r["licence"]})  # fmt: skip
     if limit == 0:
@@ -2904,7 +2906,7 @@ def build(
     instead (``train.jsonl`` from ``dev-train``, every ``eval*.jsonl`` from ``dev``): the train side split
     again as the eval side was split from it, for deciding on a corpus or parameter change without looking at
     the held-out files."""
-    fit, held = ("dev-train", "dev") if dev else ("train", "eval")
+    fit, held = DEV_PAIR if dev else ("train", "eval")
     files = {
         # the generated rows first, unchanged; then the real train half (its eval half is eval-real.jsonl)
         "injection/train.jsonl": injection_rows(fit, INJECTION_TRAIN[0], INJECTION_TRAIN[1], seed)
