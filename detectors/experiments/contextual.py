@@ -31,6 +31,7 @@ the share each model flags at its own 0.5. The contextual scores are kept as ``<
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -197,6 +198,7 @@ def score(
     tokenizer, clf = load(model)
     config = DetectConfig(detectors_dir=detectors, options={})
 
+    @functools.cache  # the reference may also be one of the files
     def both(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
         rows = read_jsonl(path)
         cache = model / f"scores-{path.stem}.npy"

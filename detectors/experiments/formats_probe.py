@@ -16,8 +16,16 @@ import random
 import sys
 from pathlib import Path
 
-NAMES = ["acme-widgets", "northwind", "bluefin-labs", "orchard-health", "kestrel-bank", "tidepool", "granite-io"]
-NAMES.append("lumen-care")
+NAMES = [
+    "acme-widgets",
+    "northwind",
+    "bluefin-labs",
+    "orchard-health",
+    "kestrel-bank",
+    "tidepool",
+    "granite-io",
+    "lumen-care",
+]
 TLDS = ["com", "net", "org", "io", "co.uk", "de"]
 
 
