@@ -57,7 +57,10 @@ async def test_postgres_head_read_after_the_lock_wait_sees_the_entry_committed_m
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND query LIKE '%soar_audit_chain_head%' AND pid <> pg_backend_pid()"
             )
+            # pg_stat_activity is read once per transaction: end it on every poll, or a wait that starts after
+            # the first poll is never seen (the test hung that way in CI)
             while not (await watch.execute(q)).scalar():
+                await watch.rollback()
                 await asyncio.sleep(0.01)
         await audit(first, "system", "test", "first")
         await first.commit()
