@@ -31,4 +31,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf .soar .demo .pytest_cache
+	rm -rf .soar .demo .demo-failed-* .pytest_cache

@@ -35,6 +35,8 @@ from soar.store.session import dispose_all, get_sessionmaker
 from soar.topics import topic_map
 
 CONTAINMENT = {"agent:quarantine", "credentials:revoke"}
+#: log lines a failed demo prints from each service's log (its last ones that look like trouble)
+TROUBLE = ("error", "warning", "traceback", "exception", "timeout", "failed")
 
 
 @dataclass
@@ -148,6 +150,30 @@ def _print_table(console: Console, rows: list[ScenarioRow]) -> None:
     console.print(table)
 
 
+def keep_failed(data_dir: Path, *, lines: int = 12) -> tuple[Path, dict[str, list[str]]]:
+    """Copy a failed run's scratch directory (logs, database, fleet state) beside it, out of the next run's
+    way, and return the copy and each service log's last ``lines`` lines that look like trouble."""
+    kept = data_dir.with_name(f"{data_dir.name}-failed-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}")
+    shutil.copytree(data_dir, kept, dirs_exist_ok=True)
+    trouble: dict[str, list[str]] = {}
+    for log in sorted((kept / "logs").glob("*.log")):
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        hits = [line for line in text if any(word in line.lower() for word in TROUBLE)]
+        if hits:
+            trouble[log.name] = hits[-lines:]
+    return kept, trouble
+
+
+async def _store_counts(services: Services) -> str:
+    """What reached the store: findings, playbook runs and steps by status (a failed demo prints it)."""
+    async with get_sessionmaker(services.settings.db_url)() as s:
+        findings = len((await s.execute(select(FindingRecord.finding_id))).all())
+        runs = len((await s.execute(select(PlaybookRunRecord.run_id))).all())
+        steps = Counter((await s.execute(select(StepRunRecord.status))).scalars())
+    by_status = ", ".join(f"{k} {n}" for k, n in sorted(steps.items())) or "none"
+    return f"store: {findings} findings, {runs} playbook runs, steps: {by_status}"
+
+
 async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -172,6 +198,7 @@ async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
         responder_process=True,
     )
     t0 = time.monotonic()
+    ok = False
     try:
         console.print("[bold]starting[/bold] embedded broker, worker (detect), responder and API (SQLite) ...")
         await services.start()
@@ -216,11 +243,20 @@ async def _run(data_dir: Path, seconds: float, console: Console) -> bool:
         )
         ok = len(rows) == 3 and all(r.contained for r in rows) and not touched and calls.allowed > 0
         console.print("[bold green]all attacks contained[/bold green]" if ok else "[bold red]demo FAILED[/bold red]")
+        if not ok:
+            console.print(await _store_counts(services), highlight=False)
         return ok
     finally:
         services.stop()
         await receiver.stop()
         await dispose_all()
+        if not ok and data_dir.exists():
+            kept, trouble = keep_failed(data_dir)
+            for name, hits in trouble.items():
+                console.print(f"[bold]{name}[/bold] (last lines that look like trouble):")
+                for line in hits:
+                    console.print(f"  {line}", highlight=False, markup=False)
+            console.print(f"logs, database and fleet state of the failed run kept in {kept}", highlight=False)
 
 
 def run_demo(data_dir: Path, *, seconds: float, console: Console) -> bool:
