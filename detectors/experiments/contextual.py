@@ -70,13 +70,25 @@ class Classifier(torch.nn.Module):
         return self.head((hidden * m).sum(1) / m.sum(1)).squeeze(-1)
 
 
-def load(model_dir: Path | None = None) -> tuple[Any, Classifier]:
-    """The tokenizer and the classifier: the bundled encoder with a fresh head, or a fine-tuned state."""
+def load(model_dir: Path | None = None, lora_rank: int = 0) -> tuple[Any, Classifier]:
+    """The tokenizer and the classifier: the bundled encoder with a fresh head (and fresh low-rank adapters on
+    its attention's query and value projections when ``lora_rank`` > 0), or a fine-tuned state: ``state.pt``
+    (every weight) or ``adapters.pt`` (the adapters and the head, over the pinned encoder)."""
     base = str(get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(base)
     encoder = AutoModel.from_pretrained(base)
+    if model_dir is not None and (model_dir / "adapters.pt").exists():
+        lora_rank = json.loads((model_dir / "card.json").read_text())["lora_rank"]
+    if lora_rank:
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules=["query", "value"])
+        encoder = get_peft_model(encoder, config)
     model = Classifier(encoder, encoder.config.hidden_size)
-    if model_dir is not None:
+    if model_dir is not None and lora_rank:
+        missing, unexpected = model.load_state_dict(torch.load(model_dir / "adapters.pt"), strict=False)
+        assert not unexpected and all("lora_" not in k and not k.startswith("head.") for k in missing)
+    elif model_dir is not None:
         model.load_state_dict(torch.load(model_dir / "state.pt"))
     return tokenizer, model
 
@@ -120,12 +132,13 @@ def train(
     lr: float = typer.Option(5e-5),
     threads: int = typer.Option(2),
     seed: int = typer.Option(0),
+    lora_rank: int = typer.Option(0, help="train low-rank adapters of this rank and the head, not every weight"),
 ) -> None:
     """Fine-tune the encoder and head for one epoch on window labels."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
-    tokenizer, model = load()
+    tokenizer, model = load(lora_rank=lora_rank)
     examples: list[tuple[list[int], int]] = []
     for row in read_jsonl(data):
         for ids, holds in windows(tokenizer, row["text"], row.get("attack_span")):
@@ -136,7 +149,8 @@ def train(
     random.shuffle(examples)
     steps = len(examples) // batch_size
     typer.echo(f"{len(examples)} windows ({sum(y for _, y in examples)} attack), {steps} steps")
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, (k + 1) / 50) * max(0.0, 1 - k / steps))
     model.train()
     t0 = time.time()
@@ -152,9 +166,14 @@ def train(
         if k % 50 == 0:
             typer.echo(f"step {k}/{steps} loss {loss.item():.4f} {time.time() - t0:.0f} s")
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out / "state.pt")
+    if lora_rank:  # only what was trained: the adapters and the head
+        state = {k: v for k, v in model.state_dict().items() if "lora_" in k or k.startswith("head.")}
+        torch.save(state, out / "adapters.pt")
+    else:
+        torch.save(model.state_dict(), out / "state.pt")
     card = {"data": str(data), "windows": len(examples), "steps": steps, "batch_size": batch_size, "lr": lr,
-            "seed": seed, "window": WINDOW, "stride": STRIDE, "seconds": round(time.time() - t0)}  # fmt: skip
+            "seed": seed, "window": WINDOW, "stride": STRIDE, "lora_rank": lora_rank,
+            "trained_parameters": sum(p.numel() for p in trained), "seconds": round(time.time() - t0)}  # fmt: skip
     (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
 
 
@@ -224,6 +243,8 @@ def score(
                     line.append(f"{name} flags {np.mean(s >= 0):.4f}")
                 continue
             line.append(f"{name} {recall_at_fpr(y, s):.3f} (AUC {roc_auc_score(y, s):.3f})")
+            if name != "sum":
+                line.append(f"{name} flags {np.mean(s[y == 0] >= 0):.4f} of benign")
         typer.echo(" | ".join(line))
 
 
