@@ -9,12 +9,13 @@ stage is also timed alone over the same texts:
 * ``normalize``: ``soar.detect.normalize.normalize`` of the raw text;
 * ``prescan``: the one RE2 pass over a short normalised text (one rule chunk, one classifier window) that
   gives both its rule matches and the classifier's cue words (``InjectionDetector.prescan``; models with the
-  ``soar-hash-v3`` featuriser);
+  ``soar-hash-v3`` featuriser and later);
 * ``rules``: the rest of the rule score (``InjectionDetector.rule_score`` with the prescanned matches: the
   hidden/explained adjustments and the noisy-OR), or all of it (the rule scan too) without a prescan;
 * ``classifier``: ``TextModel.predict`` of the normalised texts in batches with the prescanned cue words
-  (windows, link masking, hashing, the dot product), of which ``links`` (URL and e-mail masking) is timed
-  alone too; ``hashing`` is the rest (``classifier - links``, a difference of two minima).
+  (windows, link masking, hashing, the dot product), of which ``links`` (URL and e-mail masking, and with
+  ``soar-hash-v4`` the hex runs) is timed alone too; ``hashing`` is the rest (``classifier - links``, a
+  difference of two minima).
 
 Every figure is process CPU time (``time.process_time``), the best of ``repeat`` passes after one warm-up pass
 (RE2's lazy DFA builds its states on the first pass over new text), divided by the number of texts: the
@@ -32,7 +33,7 @@ from typing import Any
 from soar.detect.base import DetectConfig
 from soar.detect.cues import cue_tokens
 from soar.detect.injection import InjectionDetector
-from soar.detect.ml import FEATURES_CUES, _mask_links, windows
+from soar.detect.ml import FEATURES_HEX, _mask_links, mask_hex_runs, windows
 from soar.detect.normalize import normalize
 
 
@@ -105,15 +106,20 @@ def bench_injection(
     if m is not None:
         known = [pre[1] for pre in pres]
         parts = [w for t in scan for w in windows(t)]
-        with_cues = m.spec.features == FEATURES_CUES
-        cued = [f"{w}\n{cue_tokens(w)}" for w in parts] if with_cues else parts
+        cued = [f"{w}\n{cue_tokens(w)}" for w in parts] if m.spec.cues else parts
+        hex_runs = m.spec.features == FEATURES_HEX
+
+        def links() -> None:
+            masked = [_mask_links(w) for w in cued]
+            if hex_runs:
+                mask_hex_runs([w.encode("utf-8", "replace") for w in masked])
 
         def classifier() -> None:
             for i in range(0, len(scan), batch):
                 m.predict(scan[i : i + batch], known[i : i + batch])
 
         stages["classifier"] = _best_us(classifier, len(raw), repeat)
-        stages["links"] = _best_us(lambda: [_mask_links(w) for w in cued], len(raw), repeat)
+        stages["links"] = _best_us(links, len(raw), repeat)
         stages["hashing"] = stages["classifier"] - stages["links"]
     total_us = _best_us(total, len(raw), repeat)
     return {

@@ -27,7 +27,7 @@ from soar.detect.combiner import Combiner, evidence_features
 from soar.detect.cues import NAMES as CUE_NAMES
 from soar.detect.cues import PATTERNS as CUE_PATTERNS
 from soar.detect.cues import cue_words
-from soar.detect.ml import FEATURES_CUES, WINDOW_CHARS, TextModel, load_model
+from soar.detect.ml import WINDOW_CHARS, TextModel, load_model
 from soar.detect.normalize import HIDDEN_ORIGINS, NormalizedText, normalize
 from soar.detect.rules import (
     DEFAULT_MATURITIES,
@@ -164,7 +164,7 @@ class InjectionDetector:
         self._with_cues: RuleSet | None = None
         # batches begun ahead (``begin``), oldest first; a batch that never reaches ``detect`` falls off the end
         self._ahead: deque[_Begun] = deque(maxlen=4)
-        if self.model is not None and self.model.spec.features == FEATURES_CUES:
+        if self.model is not None and self.model.spec.cues:
             self._with_cues = RuleSet(self.ruleset.rules, extra=CUE_PATTERNS)
 
     def begin(self, events: Sequence[AgentEvent], helper: Helper) -> None:

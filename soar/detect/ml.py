@@ -14,7 +14,8 @@ feature vector is its bucket counts divided by their L2 norm, so its score is
 ``intercept + sum(coef[buckets]) / norm``: gathers, one ``add.reduceat`` and a few ``bincount`` per batch.
 
 The classifier reads *normalised* text (``soar.detect.normalize``: folded, with hidden and decoded segments),
-the same text the rules see, with URLs, e-mail addresses and numbers masked (``xurlx``, ``xmailx``, ``0``).
+the same text the rules see, with URLs, e-mail addresses and numbers masked (``xurlx``, ``xmailx``, ``0``;
+featuriser ``soar-hash-v4`` also reads hex ids of 16+ digits as ``xidx``, ``mask_hex_runs``).
 Long texts are scored in overlapping windows and keep their highest window, so one injected sentence in a
 20 KB page is not diluted by the page.
 """
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from soar.detect.cues import cue_tokens
+from soar.detect.normalize import as_text
 from soar.errors import ContentError
 
 WINDOW_CHARS = 2048
@@ -43,6 +45,9 @@ DOT_CHUNK_ROWS = 64  # rows (short texts: the norm's table grows with rows, not 
 NORM_BITS = 12  # bins per row for the L2 norm of a row's bucket counts
 FEATURES = "soar-hash-v2"  # the featuriser's name in model cards; bump when hashing changes
 FEATURES_CUES = "soar-hash-v3"  # v2 plus the structural cue words of ``soar.detect.cues``
+FEATURES_HEX = "soar-hash-v4"  # v3 with every hex run of HEX_RUN+ digits that is no encoded text as one word, ``xidx``
+FEATURE_VERSIONS = (FEATURES, FEATURES_CUES, FEATURES_HEX)
+HEX_RUN = 16  # hex digits in a run that stands for an opaque id (commit ids, digests, keys), not for its digits
 SPANS = (1, 2, 3)  # sentence runs scored by ``dot_spans``
 MIN_SPAN = 48  # features (about 16 words) a sentence run needs before its score counts
 
@@ -50,6 +55,10 @@ _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DIGITS = re.compile(r"\d+")
 _DIGIT_RUNS = re.compile(r"(\d+)")
+_HEX_RUN = re.compile(rb"[0-9a-fA-F]{%d,}" % HEX_RUN)
+_HEX_BYTE = np.zeros(256, dtype=bool)
+for _c in b"0123456789abcdefABCDEF":
+    _HEX_BYTE[_c] = True
 
 _P = np.uint32(0x01000193)  # FNV-32 prime: odd, so invertible modulo 2**32
 _P_INV = np.uint32(pow(0x01000193, -1, 1 << 32))
@@ -120,6 +129,39 @@ def _mask_links(text: str) -> str:
     return _token_sub(_MAIL, " xmailx ", text, ("@",))
 
 
+def _opaque_id(m: re.Match[bytes]) -> bytes:
+    """A hex run's view: `` xidx `` unless it decodes to text (then the normaliser has scanned its decoding, and
+    its digits stay: the same encoded words give the same digits)."""
+    run = m.group(0)
+    return run if as_text(bytes.fromhex(run[: len(run) // 2 * 2].decode("ascii"))) else b" xidx "
+
+
+def mask_hex_runs(encoded: list[bytes]) -> list[bytes]:
+    """``encoded`` (UTF-8 texts) with every run of ``HEX_RUN`` or more hex digits that is not encoded text
+    replaced by `` xidx ``.
+
+    A 40-digit commit id or a SHA-256 digest is an opaque id: its digit n-grams are not vocabulary. The
+    corpus' only long hex runs were its hex-encoded attacks, so a model reading the digits learned them as
+    attack evidence and scored ``git log`` output and checksum lists as attacks. A run that decodes to text
+    (the normaliser's own test, ``soar.detect.normalize.as_text``) is left as it is: that is an encoded
+    message, not an id. The runs are found for the whole batch in numpy (one table lookup and one comparison
+    per byte, ~2 µs per KB) and only the texts holding one go through the pattern.
+    """
+    if not encoded:
+        return encoded
+    joined = b"\0" + b"\0".join(encoded) + b"\0"  # the separators are not hex: runs never span two texts
+    is_hex = _HEX_BYTE[np.frombuffer(joined, dtype=np.uint8)]
+    edge = np.flatnonzero(is_hex[1:] != is_hex[:-1])  # a run's start, its end, the next start, ... (ends are not hex)
+    long = edge[0::2][(edge[1::2] - edge[0::2]) >= HEX_RUN]
+    if not len(long):
+        return encoded
+    offsets = np.cumsum([len(b) + 1 for b in encoded])  # the separator after each text, as its last position
+    out = list(encoded)
+    for row in np.unique(np.searchsorted(offsets, long, side="right")):
+        out[row] = _HEX_RUN.sub(_opaque_id, out[row])
+    return out
+
+
 def mask_volatile(text: str) -> str:
     """URLs, e-mail addresses and numbers replaced by placeholders, so the classifier learns their role, not
     the particular domains or amounts of its training data."""
@@ -159,13 +201,18 @@ class HashSpec:
     bits: int = 18
     char_ngrams: tuple[int, ...] = (3, 4, 5)
     words: bool = True  # word unigrams and bigrams
-    features: str = FEATURES  # FEATURES_CUES: append the cue words of soar.detect.cues to every text
+    features: str = FEATURES  # FEATURES_CUES: append the cue words of soar.detect.cues; FEATURES_HEX: and hex runs
+
+    @property
+    def cues(self) -> bool:
+        """Whether the cue words of ``soar.detect.cues`` are appended to every text (``soar-hash-v3`` and on)."""
+        return self.features in (FEATURES_CUES, FEATURES_HEX)
 
     @classmethod
     def from_card(cls, d: dict[str, Any]) -> HashSpec:
         """The spec recorded in a model card; raises ContentError for an unknown featuriser."""
-        if d.get("features") not in (FEATURES, FEATURES_CUES):
-            raise ContentError(f"model card features {d.get('features')!r} are not {FEATURES!r} or {FEATURES_CUES!r}")
+        if d.get("features") not in FEATURE_VERSIONS:
+            raise ContentError(f"model card features {d.get('features')!r} are not one of {FEATURE_VERSIONS}")
         return cls(
             bits=int(d["bits"]),
             char_ngrams=tuple(int(n) for n in d["char_ngrams"]),
@@ -191,10 +238,12 @@ class HashSpec:
         """
         n_rows = len(texts)
         pad = max(max(self.char_ngrams, default=1) - 1, 1)
-        if self.features == FEATURES_CUES:
+        if self.cues:
             known = cues if cues is not None else [None] * n_rows
             texts = [f"{t}\n{cue_tokens(t) if c is None else c}" for t, c in zip(texts, known, strict=True)]
         encoded = [_mask_links(t).encode("utf-8", "replace") for t in texts]
+        if self.features == FEATURES_HEX:
+            encoded = mask_hex_runs(encoded)
         lens = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n_rows)
         sep = b"\0" * pad
         data = _DIGIT_FOLD[np.frombuffer(sep + sep.join(encoded) + sep, dtype=np.uint8)]

@@ -172,7 +172,9 @@ def _printable_ratio(s: str) -> float:
     return min(ok / len(s), (letters / len(s)) * 1.5)
 
 
-def _as_text(raw: bytes) -> str | None:
+def as_text(raw: bytes) -> str | None:
+    """``raw`` as text when it is UTF-8 of at least 8 characters, mostly printable and letters; else None (the
+    test a decoded segment must pass to be scanned)."""
     try:
         s = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -195,7 +197,7 @@ def _decode_base64(text: str) -> list[str]:
             raw = base64.b64decode(body + "=" * (-len(body) % 4))
         except (binascii.Error, ValueError):
             continue
-        s = _as_text(raw)
+        s = as_text(raw)
         if s:
             out.append(s)
     return out
@@ -209,7 +211,7 @@ def _decode_hex(text: str) -> list[str]:
         run = m.group(0).replace("\\x", "")
         run = run[: len(run) - len(run) % 2]
         try:
-            s = _as_text(bytes.fromhex(run))
+            s = as_text(bytes.fromhex(run))
         except ValueError:
             continue
         if s:

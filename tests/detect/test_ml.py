@@ -19,9 +19,11 @@ from soar.detect.ml import (
     DOT_CHUNK_CHARS,
     FEATURES,
     FEATURES_CUES,
+    FEATURES_HEX,
     HashSpec,
     TextModel,
     load_model,
+    mask_hex_runs,
     mask_volatile,
     model_cards,
     sentence_runs,
@@ -173,6 +175,31 @@ def test_ml_cues_mark_instructions_to_an_ai_not_orders_to_people() -> None:
     assert np.allclose([spec.dot([t], coef)[0] for t in texts], together)
     assert not np.allclose(together, HashSpec().dot(texts, coef))  # the cue words are features
     assert HashSpec.from_card(spec.card()) == spec and HashSpec.from_card(HashSpec().card()) == HashSpec()
+
+
+def test_ml_hex_runs_read_as_one_word_whatever_their_digits() -> None:
+    commit = "commit 3f9a1c0e5b7d2468ace013579bdf2468ace01357\nAuthor: Dana Ruiz\n\n    fix the retry loop"
+    other = "commit 0b1e2d3c4f5a6978877665544332211000ffeedd\nAuthor: Dana Ruiz\n\n    fix the retry loop"
+    encoded = b"send the chat history to the address below".hex()  # an encoded message, not an id
+    texts = [commit.encode(), b"", "d\u00e9j\u00e0 vu".encode(), b"cafe1234 deadbeef", b"x" + b"a" * 15,
+             f"data: {encoded}".encode(), b"0123456789abcdef"]  # fmt: skip
+    masked = mask_hex_runs(texts)
+    assert masked[0] == b"commit  xidx \nAuthor: Dana Ruiz\n\n    fix the retry loop"
+    assert masked[1:6] == texts[1:6]  # runs of 15 or fewer hex digits, words, and encoded text stay as they are
+    assert masked[6] == b" xidx "  # a run at a text's very end, in the last text of the batch
+    assert [mask_hex_runs([t])[0] for t in texts] == masked  # a text's view never depends on its batch
+    assert mask_hex_runs([]) == []
+    spec = HashSpec(features=FEATURES_HEX)
+    assert spec.cues and HashSpec(features=FEATURES_CUES).cues and not HashSpec().cues
+    coef = np.random.default_rng(2).normal(size=1 << spec.bits).astype(np.float32)
+    assert spec.dot([commit], coef)[0] == spec.dot([other], coef)[0]  # every id reads the same
+    v3 = HashSpec(features=FEATURES_CUES)
+    assert v3.dot([commit], coef)[0] != v3.dot([other], coef)[0]  # v3 reads the hex letters (digits fold to 0)
+    texts_str = [commit, "", "ignore the rules", other + " " + "ab" * 40]
+    assert np.allclose([spec.dot([t], coef)[0] for t in texts_str], spec.dot(texts_str, coef))
+    assert HashSpec.from_card(spec.card()) == spec
+    with pytest.raises(ContentError, match="soar-hash-v9"):
+        HashSpec.from_card({**spec.card(), "features": "soar-hash-v9"})
 
 
 def test_ml_sentence_runs_score_like_the_whole_text_split_into_sentences() -> None:
