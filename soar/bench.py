@@ -26,7 +26,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +39,7 @@ from rich.console import Console
 from sqlalchemy import make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from soar.config import Settings, get_settings
+from soar.config import Settings, Tier, get_settings
 from soar.decide.loader import load_playbooks
 from soar.decide.matcher import match
 from soar.demo.receiver import WebhookReceiver
@@ -225,6 +225,28 @@ def _process_tree(pid: int) -> list[int]:
     return out
 
 
+def pin_cores(workers: Sequence[int], rest: Sequence[int]) -> dict[str, list[int]]:
+    """Every thread of the ``workers`` process trees on the last core this process may use, and every thread
+    of the ``rest`` processes (the broker, the load generator) on the others: the worker's CPU is then its own
+    and the same in every phase, whatever the rig around it costs. Threads and processes started later inherit
+    their creator's cores. Raises ValueError with fewer than two cores."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise ValueError(f"pinning needs at least two cores, this process may use {len(cores)}")
+    placement = {"worker": cores[-1:], "rig": cores[:-1]}
+    for pid in [p for root in workers for p in _process_tree(root)]:
+        _pin_threads(pid, placement["worker"])
+    for pid in rest:
+        _pin_threads(pid, placement["rig"])
+    return placement
+
+
+def _pin_threads(pid: int, cpus: list[int]) -> None:
+    with contextlib.suppress(OSError):  # a thread or process that ended meanwhile
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(tid), cpus)
+
+
 def bench_core(agents: list[BenchAgent], events: list[Signed], repeat: int = 1) -> dict[str, Any]:
     """The pure pipeline in this process: events/s and CPU microseconds per event per stage.
 
@@ -315,6 +337,15 @@ async def idle_cpu_ms_per_s(pids: list[int], seconds: float = 2.0) -> float:
     cpu0, t0 = sum(_cpu_seconds(p) for p in pids), time.perf_counter()
     await asyncio.sleep(seconds)
     return round((sum(_cpu_seconds(p) for p in pids) - cpu0) / (time.perf_counter() - t0) * 1000, 1)
+
+
+async def settle(pids: list[int], below_ms_per_s: float = 150.0, timeout: float = 60.0) -> float:
+    """Wait until ``pids`` spend less than ``below_ms_per_s`` CPU ms per second over half a second (what a batch
+    left them, such as a responder's runs still going, is done); returns the seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout and await idle_cpu_ms_per_s(pids, 0.5) >= below_ms_per_s:
+        pass
+    return round(time.perf_counter() - t0, 1)
 
 
 def marginal_us_per_event(row: dict[str, Any], idle_ms_per_s: float, workers: int = 1) -> float:
@@ -531,16 +562,21 @@ async def measure_containment(
     say: Callable[..., Any],
     wait_s: float = 20.0,
     trace_dir: Path | None = None,
+    hostile: Sequence[tuple[str, bytes]] = (),
 ) -> dict[str, Any]:
     """Inject one attack per attacker every ``attack_every`` s into ``rate`` events/s of background traffic.
 
     Latency runs from producing each attack event to its ``agent:quarantine`` step being recorded as
     succeeded (wall clock, same machine); ``detect_*`` is attack to finding made. With ``trace_dir`` (where
     the workers write ``soar.trace`` lines) the result has a ``breakdown`` per attack (``attack_breakdown``).
+    ``hostile``: (key, value) records sent evenly over the ``seconds`` beside the background (a flood).
     """
     topic = topic_map(settings).telemetry
     n_attacks = len(attackers)
-    say(f"containment: {n_attacks} attacks into {rate:.0f} events/s of background traffic for {seconds:.0f}s ...")
+    flood = f" and {len(hostile) / seconds:.0f} hostile records/s" if hostile else ""
+    say(
+        f"containment: {n_attacks} attacks into {rate:.0f} events/s of background traffic{flood} for {seconds:.0f}s ..."
+    )
     attacks: dict[str, float] = {}
     landed: dict[str, Any] = {}  # event id -> the send's future (its partition and offset)
     background = mixed_events(agents, int(rate * seconds) + 1, seed=11)
@@ -549,12 +585,15 @@ async def measure_containment(
     start = time.perf_counter()
     sent = 0.0
     next_attack = start + attack_every / 2
-    i = 0
+    i = j = 0
     while time.perf_counter() - start < seconds:
         sent += per_tick
         while i < int(sent) and i < len(background):
             await producer.send(topic, background[i].raw, key=background[i].agent_id.encode())
             i += 1
+        while j < len(hostile) and j < int(sent * len(hostile) / (rate * seconds)):
+            await producer.send(topic, hostile[j][1], key=hostile[j][0].encode())
+            j += 1
         if time.perf_counter() >= next_attack and len(attacks) < n_attacks:
             atk = attack_event(attackers[len(attacks)])
             attacks[atk.event_id] = time.time()
@@ -562,7 +601,8 @@ async def measure_containment(
             next_attack += attack_every
         await asyncio.sleep(max(0.0, start + (sent / rate) - time.perf_counter()))
     await producer.flush()
-    achieved = i / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    achieved = i / elapsed
     deadline = time.monotonic() + wait_s
     detect: list[float] = []
     contain: list[float] = []
@@ -575,6 +615,7 @@ async def measure_containment(
     result: dict[str, Any] = {
         "background_rate": rate,
         "background_events_per_s": round(achieved),
+        **({"hostile_records_per_s": round(j / elapsed)} if hostile else {}),
         "attacks": len(attacks),
         "contained": len(contain),
         "detect_p50_ms": round(_pct(detect, 0.5), 1),
@@ -736,10 +777,13 @@ async def _contain(
     split: bool,
     console: Console | None,
     breakdown: bool = False,
+    flood: float = 0.0,
 ) -> dict[str, Any]:
     say = console.print if console else (lambda *a, **k: None)
     data_dir = Path(tempfile.mkdtemp(prefix="soar-bench-"))
     settings = local_settings(get_settings(), data_dir)
+    if flood:
+        settings = settings.model_copy(update={"tier": Tier.ADVANCED})  # as the flood bench: replays are rejected
     trace_dir = data_dir / "trace" if breakdown else None
     if trace_dir is not None:
         settings = settings.model_copy(update={"trace_dir": trace_dir})
@@ -753,6 +797,7 @@ async def _contain(
         "database": make_url(url).get_backend_name(),
         "responder": "own process" if split else "in the worker",
     }
+    flooding = Flooding.build(int(flood * seconds)) if flood else None
     result.update(bench_core(agents, mixed_events(agents, 4000, seed=3)))
     result.update(bench_decide(settings))
     say(f"CPU per event (us): {result['core_us_per_event']}; decide {result['decide_us_per_finding']} us/finding")
@@ -763,12 +808,19 @@ async def _contain(
         extra_env={"SOAR_WEBHOOK_URL": f"{receiver.url}/oncall"},
         responder_process=split,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.broker, linger_ms=5, max_batch_size=512 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.broker,
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+        max_request_size=(11 << 20) if flood else 1 << 20,  # the flood's 10 MB records
+    )
     try:
         say(f"starting broker and one worker ({result['database']}, responder {result['responder']}) ...")
         await services.start(api=False)
-        await register_agents(settings.db_url, [*agents, warm, *attackers])
+        await register_agents(settings.db_url, [*agents, warm, *attackers, *(flooding.victims if flooding else [])])
         await producer.start()
+        if flooding is not None:  # the replayed events' first sightings, before the clock starts
+            await flooding.first_sightings(producer, topic_map(settings).telemetry)
         await _warm_up(producer, settings, warm)
         pids = [p.pid for p in services.procs.values()]  # the worker, and the responder when split
         cpu0 = sum(_cpu_seconds(pid) for pid in pids)
@@ -782,11 +834,15 @@ async def _contain(
             attack_every=attack_every,
             say=say,
             trace_dir=trace_dir,
+            hostile=flooding.records if flooding else (),
         )
         events = figures["background_events_per_s"] * seconds + figures["attacks"]
         cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu0
         result["worker_cpu_us_per_event"] = round(cpu / max(1, events) * 1e6, 1)
         result.update(figures)
+        if flooding is not None:
+            result.update(await flooding.dead_letters(settings))
+            say(f"dead letters: {result['dead_letters_by_reason']} (expected {result['dead_letters_expected']})")
         return result
     finally:
         await producer.stop()
@@ -806,10 +862,46 @@ def bench_contain(
     split: bool = True,
     console: Console | None = None,
     breakdown: bool = False,
+    flood: float = 0.0,
 ) -> dict[str, Any]:
     """Attack -> containment latency under ``rate`` events/s of background traffic (one worker, fresh database).
 
     ``split``: the responder runs as its own process (``soar worker --role respond``) beside ``--role detect``.
     ``breakdown``: the workers trace their timings and the result says where each attack's time went.
+    ``flood``: hostile records/s sent beside the background, ``soar bench flood``'s kinds in turn and five of
+    them 10 MB (tier ``advanced``, so replays are rejected); the result adds their dead letters by reason.
     """
-    return asyncio.run(_contain(rate, seconds, attack_every, db, split, console, breakdown))
+    return asyncio.run(_contain(rate, seconds, attack_every, db, split, console, breakdown, flood))
+
+
+@dataclass(frozen=True)
+class Flooding:
+    """The hostile records of ``soar bench contain --flood`` and what must come of them."""
+
+    victims: list[BenchAgent]
+    replayable: list[Signed]  # sent once before the flood, so that their copies in it are replays
+    records: list[tuple[str, bytes]]  # (key, value), shuffled
+    made: dict[str, int]  # hostile kind -> records
+
+    @classmethod
+    def build(cls, n: int, big: int = 5) -> Flooding:
+        """``n`` hostile records of every kind in turn (``big`` of them 10 MB), against 8 enrolled victims."""
+        from soar.bench_flood import KINDS, Hostile  # the flood bench imports this module
+
+        victims = [BenchAgent(f"victim-{i:02d}", Ed25519PrivateKey.generate()) for i in range(8)]
+        replayable = [v.sign("lifecycle", {"state": "heartbeat"}) for v in victims for _ in range(4)]
+        records, made = Hostile(victims, replayable).records(max(n, len(KINDS) + big), big, KINDS)
+        random.Random(5).shuffle(records)  # the 10 MB ones come last from ``records``
+        return cls(victims, replayable, records, dict(made))
+
+    async def first_sightings(self, producer: AIOKafkaProducer, topic: str) -> None:
+        """Send the events the flood replays, once, so their copies are replays."""
+        for e in self.replayable:
+            await producer.send(topic, e.raw, key=e.agent_id.encode())
+        await producer.flush()
+
+    async def dead_letters(self, settings: Settings, timeout: float = 60.0) -> dict[str, Any]:
+        """The dead letters by reason, read from the topic's start, against what the records must produce."""
+        from soar.bench_flood import dead_letter_counts
+
+        return await dead_letter_counts(settings, self.made, timeout)

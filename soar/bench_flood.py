@@ -30,7 +30,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,11 @@ from soar.bench import (
     _process_tree,
     attack_event,
     mixed_events,
+    pin_cores,
     register_agents,
+    settle,
 )
-from soar.config import Tier, get_settings
+from soar.config import Settings, Tier, get_settings
 from soar.demo.receiver import WebhookReceiver
 from soar.demo.services import Services, local_settings
 from soar.ingest.decoders import DEAD_LETTER_PREFIX
@@ -88,6 +90,7 @@ class FloodOptions(BaseModel):
     good_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of good signed events in the flood")
     db: str = Field("sqlite", description="sqlite, postgres or a PostgreSQL URL")
     kinds: tuple[str, ...] = Field(tuple(KINDS), description="hostile kinds, in turn (the 10 MB ones: ``big``)")
+    pin: bool = Field(False, description="the worker on a core of its own, the broker and the bench on the rest")
 
     @field_validator("kinds")
     @classmethod
@@ -207,6 +210,39 @@ def hostile_content_events(agents: list[BenchAgent], n: int) -> list[Signed]:
     ]
 
 
+async def dead_letter_counts(settings: Settings, made: Mapping[str, int], timeout: float) -> dict[str, Any]:
+    """The dead-letter topic read from its start until every record of ``made`` (hostile kind -> count) that
+    must be dead-lettered is there (or ``timeout``): by reason against the expected, and how many lack a reason
+    or do not locate and identify their record."""
+    expected: Counter[str] = Counter()
+    for kind, n in made.items():
+        what, reason = OUTCOME[kind]
+        if what == "dead" and n:
+            expected[reason] += n
+    topics = topic_map(settings)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.broker, fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topics.deadletter) or range(settings.partitions)
+        tps = [TopicPartition(topics.deadletter, p) for p in parts]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        total = sum(expected.values())
+        letters = await _drain(consumer, lambda out: len(out) >= total, timeout=timeout)
+    finally:
+        await consumer.stop()
+    plain = ("empty", "replayed")  # reasons that need no detail
+    return {
+        "dead_letters_by_reason": dict(sorted(Counter(d["reason"] for d in letters).items())),
+        "dead_letters_expected": dict(sorted(expected.items())),
+        "dead_letters_without_reason": sum(
+            1 for d in letters if not d.get("reason") or (not d.get("detail") and d["reason"] not in plain)
+        ),
+        # each one says where its record is (telemetry partition/offset) and identifies it (size, SHA-256, prefix)
+        "dead_letters_unlocated": sum(1 for d in letters if not _locates_its_record(d, topics.telemetry)),
+    }
+
+
 async def _drain(consumer: AIOKafkaConsumer, until: Any, timeout: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
@@ -286,20 +322,23 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
         max_request_size=BIG_BYTES + (1 << 20),
     )
     findings = AIOKafkaConsumer(bootstrap_servers=settings.broker, fetch_max_wait_ms=10)
-    dead = AIOKafkaConsumer(bootstrap_servers=settings.broker, fetch_max_wait_ms=10)
     try:
         say("starting broker and one worker ...")
         await services.start(api=False)
         markers = _markers(settings.partitions) + _markers(settings.partitions)
         await register_agents(settings.db_url, agents + victims + markers)
         await producer.start()
-        for c, topic in ((findings, topics.findings), (dead, topics.deadletter)):
-            await c.start()
-            tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic) or range(settings.partitions)]
-            c.assign(tps)
-            await c.seek_to_beginning(*tps)
+        await findings.start()
+        tps = [
+            TopicPartition(topics.findings, p)
+            for p in findings.partitions_for_topic(topics.findings) or range(settings.partitions)
+        ]
+        findings.assign(tps)
+        await findings.seek_to_beginning(*tps)
         pid = services.procs["worker"].pid
         broker = services.broker.proc.pid if services.broker and services.broker.proc else None
+        if opts.pin:
+            result["pinned_cores"] = pin_cores([pid], [os.getpid(), *([broker] if broker else [])])
 
         def cpu() -> tuple[float, float, float]:  # worker with its helper, its main thread, the embedded broker
             return _cpu_seconds(pid), _cpu_seconds(pid, main_thread=True), _cpu_seconds(broker) if broker else 0.0
@@ -317,6 +356,9 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
         result["clean_worker_cpu_us_per_event"] = round(cpu_clean[0] / len(clean) * 1e6, 1)
         say(f"  {result['clean_good_events_per_s']} good events/s")
 
+        # the clean phase ends when its last events' findings are out; their playbook runs may still be going,
+        # and would otherwise be counted against the flood
+        result["settled_s"] = await settle(_process_tree(pid))
         say(f"flood: {len(good)} good events mixed with {len(bad)} hostile ones ...")
         cpu0 = cpu()
         dt, seen = await _phase(producer, findings, topics.telemetry, mixed, markers[4:])
@@ -333,22 +375,7 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
         result["good_throughput_kept"] = round(result["flood_good_events_per_s"] / result["clean_good_events_per_s"], 2)
         say(f"  {result['flood_good_events_per_s']} good events/s ({result['flood_all_events_per_s']} events/s in all)")
 
-        expected_dead = Counter()
-        for kind, n in kinds.items():
-            what, reason = OUTCOME[kind]
-            if what == "dead" and n:
-                expected_dead[reason] += n
-        total_dead = sum(expected_dead.values())
-        letters = await _drain(dead, lambda out: len(out) >= total_dead, timeout=120)
-        got_dead = Counter(d["reason"] for d in letters)
-        result["dead_letters_by_reason"] = dict(sorted(got_dead.items()))
-        result["dead_letters_expected"] = dict(sorted(expected_dead.items()))
-        plain = ("empty", "replayed")  # reasons that need no detail
-        result["dead_letters_without_reason"] = sum(
-            1 for d in letters if not d.get("reason") or (not d.get("detail") and d["reason"] not in plain)
-        )
-        # each one says where its record is (telemetry partition/offset) and identifies it (size, SHA-256, prefix)
-        result["dead_letters_unlocated"] = sum(1 for d in letters if not _locates_its_record(d, topics.telemetry))
+        result.update(await dead_letter_counts(settings, kinds, timeout=120))
         rejected = ("bad_signature", "unknown_agent")
         identity = [f for f in seen if f.get("detector") == "identity" and f["rule"] in rejected]
         keys = {(f["rule"], "*" if f["rule"] == "unknown_agent" else f["agent_id"]) for f in identity}
@@ -365,7 +392,6 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
     finally:
         await producer.stop()
         await findings.stop()
-        await dead.stop()
         services.stop()
         await receiver.stop()
         await dispose_all()

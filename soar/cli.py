@@ -265,6 +265,9 @@ def bench_contain_cmd(
     db: str = typer.Option("sqlite", help=DB_HELP),
     split: bool = typer.Option(True, "--split/--no-split", help="responder in its own process, or in the worker"),
     breakdown: bool = typer.Option(False, "--breakdown", help="trace the workers; where each attack's time went"),
+    flood: float = typer.Option(
+        0.0, min=0.0, help="hostile records/s beside the background (soar bench flood's kinds; tier advanced)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """p50/p99 from attack event produced to containment recorded, under steady background traffic."""
@@ -278,6 +281,7 @@ def bench_contain_cmd(
         split=split,
         console=None if as_json else console,
         breakdown=breakdown,
+        flood=flood,
     )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
@@ -303,6 +307,7 @@ def bench_flood_cmd(
     good_fraction: float = typer.Option(0.5, help="share of good signed events in the flood"),
     db: str = typer.Option("sqlite", help=DB_HELP),
     kinds: str = typer.Option("", help="hostile kinds to send, comma-separated (default: all of them)"),
+    pin: bool = typer.Option(False, "--pin", help="the worker on a core of its own; the broker and bench on the rest"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Good events/s with and without a flood of hostile events, dead letters by reason, worker peak RSS."""
@@ -313,7 +318,7 @@ def bench_flood_cmd(
 
     chosen = {"kinds": tuple(k.strip() for k in kinds.split(",") if k.strip())} if kinds else {}
     try:
-        opts = FloodOptions(events=events, big=big, good_fraction=good_fraction, db=db, **chosen)
+        opts = FloodOptions(events=events, big=big, good_fraction=good_fraction, db=db, pin=pin, **chosen)
     except ValidationError as e:
         raise typer.BadParameter(validation_detail(e)) from e
     result = bench_flood(opts, console=None if as_json else console)
