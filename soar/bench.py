@@ -778,6 +778,7 @@ async def _contain(
     console: Console | None,
     breakdown: bool = False,
     flood: float = 0.0,
+    pin: bool = False,
 ) -> dict[str, Any]:
     say = console.print if console else (lambda *a, **k: None)
     data_dir = Path(tempfile.mkdtemp(prefix="soar-bench-"))
@@ -823,6 +824,9 @@ async def _contain(
             await flooding.first_sightings(producer, topic_map(settings).telemetry)
         await _warm_up(producer, settings, warm)
         pids = [p.pid for p in services.procs.values()]  # the worker, and the responder when split
+        if pin:
+            broker = services.broker.proc.pid if services.broker and services.broker.proc else None
+            result["pinned_cores"] = pin_cores(pids, [os.getpid(), *([broker] if broker else [])])
         cpu0 = sum(_cpu_seconds(pid) for pid in pids)
         figures = await measure_containment(
             producer,
@@ -863,6 +867,7 @@ def bench_contain(
     console: Console | None = None,
     breakdown: bool = False,
     flood: float = 0.0,
+    pin: bool = False,
 ) -> dict[str, Any]:
     """Attack -> containment latency under ``rate`` events/s of background traffic (one worker, fresh database).
 
@@ -870,8 +875,9 @@ def bench_contain(
     ``breakdown``: the workers trace their timings and the result says where each attack's time went.
     ``flood``: hostile records/s sent beside the background, ``soar bench flood``'s kinds in turn and five of
     them 10 MB (tier ``advanced``, so replays are rejected); the result adds their dead letters by reason.
+    ``pin``: the worker processes on one core, the broker and the load generator on the others (``pin_cores``).
     """
-    return asyncio.run(_contain(rate, seconds, attack_every, db, split, console, breakdown, flood))
+    return asyncio.run(_contain(rate, seconds, attack_every, db, split, console, breakdown, flood, pin))
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,9 @@ def bench_contain_cmd(
     flood: float = typer.Option(
         0.0, min=0.0, help="hostile records/s beside the background (soar bench flood's kinds; tier advanced)"
     ),
+    pin: bool = typer.Option(
+        False, "--pin", help="the workers on a core of their own; the broker and bench on the rest"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """p50/p99 from attack event produced to containment recorded, under steady background traffic."""
@@ -282,6 +285,7 @@ def bench_contain_cmd(
         console=None if as_json else console,
         breakdown=breakdown,
         flood=flood,
+        pin=pin,
     )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
