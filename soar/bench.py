@@ -355,12 +355,24 @@ def marginal_us_per_event(row: dict[str, Any], idle_ms_per_s: float, workers: in
     return round(max(0.0, row["worker_cpu_us_per_event"] - idle_us), 1)
 
 
-async def tail_findings(consumer: AIOKafkaConsumer, topic: str, partitions: int) -> None:
-    """Point ``consumer`` at the end of every partition of the findings topic."""
+async def assign_topic(consumer: AIOKafkaConsumer, topic: str, partitions: int, *, from_start: bool = False) -> None:
+    """Point ``consumer`` at the end (``from_start``: the beginning) of every partition of ``topic``."""
     parts = consumer.partitions_for_topic(topic) or range(partitions)
     tps = [TopicPartition(topic, p) for p in parts]
     consumer.assign(tps)
-    await consumer.seek_to_end(*tps)
+    await (consumer.seek_to_beginning(*tps) if from_start else consumer.seek_to_end(*tps))
+
+
+def broker_pid(services: Services) -> int | None:
+    """The embedded broker's process id (None with an external broker)."""
+    return services.broker.proc.pid if services.broker and services.broker.proc else None
+
+
+def pin_rig(services: Services, workers: Sequence[int]) -> dict[str, list[int]]:
+    """``pin_cores``: the ``workers`` on a core of their own, the broker and this process (the load generator) on
+    the others."""
+    broker = broker_pid(services)
+    return pin_cores(workers, [os.getpid(), *([broker] if broker else [])])
 
 
 async def measure_throughput(
@@ -376,7 +388,7 @@ async def measure_throughput(
 ) -> dict[str, Any]:
     """Produce ``load`` then a marker per partition; the clock stops when every marker's finding is back.
 
-    ``consumer`` tails the findings topic (``tail_findings``). Worker CPU is summed over ``worker_pids``;
+    ``consumer`` tails the findings topic (``assign_topic``). Worker CPU is summed over ``worker_pids``;
     the broker's and this process's (the load generator's) CPU are reported beside it.
     """
     pids = {"worker": worker_pids, "broker": [broker_pid] if broker_pid else []}
@@ -666,13 +678,13 @@ async def _bench(
         await register_agents(settings.db_url, agents + markers + attackers)
         await producer.start()
         await consumer.start()
-        await tail_findings(consumer, topics.findings, settings.partitions)
+        await assign_topic(consumer, topics.findings, settings.partitions)
         worker_pids = [services.procs["worker"].pid]
         idle = await idle_cpu_ms_per_s(worker_pids)
-        broker_pid = services.broker.proc.pid if services.broker and services.broker.proc else None
+        broker = broker_pid(services)
         result.update(
             await measure_throughput(
-                producer, consumer, topics.telemetry, load, markers, worker_pids, broker_pid=broker_pid
+                producer, consumer, topics.telemetry, load, markers, worker_pids, broker_pid=broker
             )
         )
         result["worker_idle_cpu_ms_per_s"] = idle
@@ -825,8 +837,7 @@ async def _contain(
         await _warm_up(producer, settings, warm)
         pids = [p.pid for p in services.procs.values()]  # the worker, and the responder when split
         if pin:
-            broker = services.broker.proc.pid if services.broker and services.broker.proc else None
-            result["pinned_cores"] = pin_cores(pids, [os.getpid(), *([broker] if broker else [])])
+            result["pinned_cores"] = pin_rig(services, pids)
         cpu0 = sum(_cpu_seconds(pid) for pid in pids)
         figures = await measure_containment(
             producer,

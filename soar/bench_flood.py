@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rich.console import Console
@@ -47,9 +47,11 @@ from soar.bench import (
     _bench_database,
     _cpu_seconds,
     _process_tree,
+    assign_topic,
     attack_event,
+    broker_pid,
     mixed_events,
-    pin_cores,
+    pin_rig,
     register_agents,
     settle,
 )
@@ -223,10 +225,7 @@ async def dead_letter_counts(settings: Settings, made: Mapping[str, int], timeou
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.broker, fetch_max_wait_ms=10)
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topics.deadletter) or range(settings.partitions)
-        tps = [TopicPartition(topics.deadletter, p) for p in parts]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        await assign_topic(consumer, topics.deadletter, settings.partitions, from_start=True)
         total = sum(expected.values())
         letters = await _drain(consumer, lambda out: len(out) >= total, timeout=timeout)
     finally:
@@ -329,16 +328,11 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
         await register_agents(settings.db_url, agents + victims + markers)
         await producer.start()
         await findings.start()
-        tps = [
-            TopicPartition(topics.findings, p)
-            for p in findings.partitions_for_topic(topics.findings) or range(settings.partitions)
-        ]
-        findings.assign(tps)
-        await findings.seek_to_beginning(*tps)
+        await assign_topic(findings, topics.findings, settings.partitions, from_start=True)
         pid = services.procs["worker"].pid
-        broker = services.broker.proc.pid if services.broker and services.broker.proc else None
+        broker = broker_pid(services)
         if opts.pin:
-            result["pinned_cores"] = pin_cores([pid], [os.getpid(), *([broker] if broker else [])])
+            result["pinned_cores"] = pin_rig(services, [pid])
 
         def cpu() -> tuple[float, float, float]:  # worker with its helper, its main thread, the embedded broker
             return _cpu_seconds(pid), _cpu_seconds(pid, main_thread=True), _cpu_seconds(broker) if broker else 0.0

@@ -30,13 +30,13 @@ from rich.console import Console
 from soar.bench import (
     BenchAgent,
     Signed,
+    assign_topic,
     idle_cpu_ms_per_s,
     marginal_us_per_event,
     marker_agents,
     measure_throughput,
     mixed_events,
     register_agents,
-    tail_findings,
 )
 from soar.config import Settings, get_settings
 from soar.demo.receiver import WebhookReceiver
@@ -99,7 +99,7 @@ async def run_workers(
         await _wait_ready(services, procs)
         await producer.start()
         await consumer.start()
-        await tail_findings(consumer, topics.findings, partitions)
+        await assign_topic(consumer, topics.findings, partitions)
         pids = [p.pid for p in procs]
         # every partition is being consumed before the clock starts
         await measure_throughput(producer, consumer, topics.telemetry, [], warmup, pids, timeout=120)
