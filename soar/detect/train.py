@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from soar.detect.calibration import RowMatches, cv_calibration
 from soar.detect.combiner import cv_combiner, evidence_features
-from soar.detect.ml import FEATURES, FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
+from soar.detect.ml import FEATURE_VERSIONS, FEATURES, FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
 from soar.detect.normalize import normalize
 from soar.errors import ContentError
 
@@ -78,6 +79,26 @@ FAMILY_PARAMS: dict[str, dict[str, Any]] = {
     "injection": {"C": 128.0, "calibration": True},
     "memory": {"features": FEATURES, "spans": [], "span_negatives": 0},
 }
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` training parameters (``soar detectors train --param``): each KEY one of ``DEFAULT_PARAMS``,
+    each VALUE read as JSON (numbers, booleans, lists) or else taken as a string; raises ContentError naming the
+    pair that is not."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or key not in DEFAULT_PARAMS:
+            known = ", ".join(sorted(DEFAULT_PARAMS))
+            raise ContentError(f"{pair!r}: a training parameter is KEY=VALUE with KEY one of {known}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    if "features" in params and params["features"] not in FEATURE_VERSIONS:
+        raise ContentError(f"features={params['features']!r}: one of {', '.join(FEATURE_VERSIONS)}")
+    return params
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -121,11 +121,22 @@ def train_command(
     family_cv: bool = typer.Option(
         False, "--family-cv", help="also cross-validate with whole attack families held out (card: cv.leave_family_out)"
     ),
+    param: list[str] = typer.Option(
+        [],
+        "--param",
+        help="KEY=VALUE training parameter, VALUE as JSON or a string (repeatable; e.g. features=soar-hash-v4)",
+    ),
 ) -> None:
     """Fit hashed n-grams + LogisticRegression per family from the corpus; write a versioned .npz and model card."""
-    from soar.detect.train import train_family
+    from soar.detect.train import parse_params, train_family
 
     base = _config(detectors).detectors_dir
+    try:
+        params = parse_params(param)
+    except ContentError as e:
+        raise typer.BadParameter(str(e), param_hint="--param") from e
+    if family_cv:
+        params["family_cv"] = True
     for fam in family:
         try:
             card = train_family(
@@ -134,7 +145,7 @@ def train_command(
                 out or base / "models",
                 version=version,
                 detectors_dir=base,
-                params={"family_cv": True} if family_cv else None,
+                params=params or None,
             )
         except (ContentError, OSError) as e:
             typer.echo(f"error: {e}", err=True)

@@ -90,6 +90,18 @@ def test_cli_train_then_eval_uses_the_model(app: typer.Typer, detectors: Path, t
     assert json.loads(r.stdout.strip().splitlines()[-1])["n"] == 9
 
 
+def test_cli_train_takes_training_parameters(app: typer.Typer, detectors: Path) -> None:
+    args = ["detectors", "train", "--family", "injection", "--version", "p1", "--detectors", str(detectors)]
+    r = runner.invoke(app, [*args, "--param", "features=soar-hash-v4", "--param", "C=8"])
+    assert r.exit_code == 0, r.output
+    card = json.loads((detectors / "models" / "injection-p1.json").read_text())
+    assert card["hashing"]["features"] == "soar-hash-v4" and card["params"]["C"] == 8
+    for bad in ("nope=1", "C", "features=soar-hash-v9"):
+        r = runner.invoke(app, [*args, "--param", bad])
+        assert r.exit_code == 2 and bad.split("=")[0] in r.output, r.output  # a usage error naming the pair
+    assert [c.name for c in (detectors / "models").glob("*.json")] == ["injection-p1.json"]  # the bad ones wrote none
+
+
 def test_cli_eval_rejects_unknown_detector_and_bad_rows(app: typer.Typer, detectors: Path, tmp_path: Path) -> None:
     r = runner.invoke(app, ["eval", "coordination2", "--data", str(_data(tmp_path))])
     assert r.exit_code == 2
