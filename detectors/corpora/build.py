@@ -3482,12 +3482,22 @@ def build(
     return {name: _write(out / name, rows) for name, rows in files.items()}
 
 
+def _pair(text: str) -> tuple[int, int]:
+    """``A,B`` as two counts (``--tool-outputs``)."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: two counts, A,B (attack rows, benign rows)")
+    return int(parts[0]), int(parts[1])
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Build the injection and memory corpora (seeded, reproducible).")
     ap.add_argument("target", nargs="?", type=Path, default=HERE, help="output directory (default: here)")
     ap.add_argument("--real-train", default="all", help="real train-half texts in train.jsonl: N or all")
     ap.add_argument("--no-records", action="store_true", help="leave the structured-record rows out of train.jsonl")
-    ap.add_argument("--tool-outputs", metavar="A,B", help="add A attack, B benign machine-output rows to train.jsonl")
+    ap.add_argument(
+        "--tool-outputs", type=_pair, metavar="A,B", help="add A attack, B benign machine-output rows to train.jsonl"
+    )
     ap.add_argument(
         "--dev",
         type=Path,
@@ -3509,9 +3519,7 @@ if __name__ == "__main__":
         real_train_max=limit,
         records=not args.no_records,
         dev=bool(args.dev),
-        tool_outputs=(int(args.tool_outputs.split(",")[0]), int(args.tool_outputs.split(",")[1]))
-        if args.tool_outputs
-        else None,
+        tool_outputs=args.tool_outputs,
     )
     for name, digest in built.items():
         print(f"{digest}  {name}")
