@@ -3412,18 +3412,24 @@ def _write(path: Path, rows: list[dict]) -> str:
 #: pre-set grouped-CV rule by 0.005 on direct; docs/detectors.md says why. ``--real-train 0`` gives -5's file
 REAL_TRAIN_MAX: int | None = None
 REAL_TEXTS = HERE / "injection" / "real" / "texts.jsonl"
+#: real machine output (``machine.py``): its train half goes into ``injection/train.jsonl`` only with
+#: ``--machine-real`` (off by default, so the file stays ``-9``'s); the eval half is ``injection/eval-machine.jsonl``
+MACHINE_TEXTS = HERE / "injection" / "real" / "machine.jsonl"
 
 
-def real_rows(split: Split, limit: int | None = None, seed: int = SEED, path: Path = REAL_TEXTS) -> list[dict]:
-    """Benign rows from the real texts of one half (``detectors/corpora/real.py``): style ``benign/real``, one
-    ``group`` per unit (module or distribution), with their ``origin`` and ``licence``; none without the file."""
+def real_rows(
+    split: Split, limit: int | None = None, seed: int = SEED, path: Path = REAL_TEXTS, style: str = "benign/real"
+) -> list[dict]:
+    """Benign rows from the real texts of one half (``detectors/corpora/real.py``, ``machine.py``): ``style``,
+    one ``group`` per unit (module, distribution, package or command), with their ``origin`` and ``licence``;
+    none without the file."""
     if not path.is_file():
         return []
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
         if r["half"] == split or (split in DEV_PAIR and r["half"] == "train" and _dev_unit(r) == split):
-            rows.append({"text": r["text"], "label": 0, "source": r["source"], "style": "benign/real",
+            rows.append({"text": r["text"], "label": 0, "source": r["source"], "style": style,
                          "group": f"real:{r['unit']}", "origin": r["origin"], "licence": r["licence"]})  # fmt: skip
     if limit == 0:
         return []
@@ -3457,6 +3463,8 @@ def build(
     records: bool = True,
     dev: bool = False,
     tool_outputs: tuple[int, int] | None = TOOL_OUTPUTS_TRAIN,
+    machine_real: bool = False,
+    machine_texts: Path = MACHINE_TEXTS,
 ) -> dict[str, str]:
     """Write the corpus files; returns their sha256. With ``dev`` the same files from the development pair
     instead (``train.jsonl`` from ``dev-train``, every ``eval*.jsonl`` from ``dev``): the train side split
@@ -3468,7 +3476,8 @@ def build(
         "injection/train.jsonl": injection_rows(fit, INJECTION_TRAIN[0], INJECTION_TRAIN[1], seed)
         + real_rows(fit, real_train_max, seed, real_texts)
         + (record_rows(fit, RECORDS_TRAIN[0], RECORDS_TRAIN[1], seed) if records else [])
-        + (tool_output_rows(fit, tool_outputs[0], tool_outputs[1], seed) if tool_outputs else []),
+        + (tool_output_rows(fit, tool_outputs[0], tool_outputs[1], seed) if tool_outputs else [])
+        + (real_rows(fit, None, seed, machine_texts, "benign/machine") if machine_real else []),
         "injection/eval.jsonl": injection_rows(held, 1000, 2000, seed),
         "memory/train.jsonl": memory_rows(fit, 1500, 2000, seed),
         "memory/eval.jsonl": memory_rows(held, 400, 800, seed),
@@ -3479,6 +3488,7 @@ def build(
     files["injection/eval-real.jsonl"] = real_rows(held, None, seed, real_texts)
     files["injection/eval-records.jsonl"] = record_rows(held, 300, 600, seed)
     files["injection/eval-tools.jsonl"] = tool_output_rows(held, 300, 600, seed)
+    files["injection/eval-machine.jsonl"] = real_rows(held, None, seed, machine_texts, "benign/machine")
     return {name: _write(out / name, rows) for name, rows in files.items()}
 
 
@@ -3497,6 +3507,9 @@ if __name__ == "__main__":
     ap.add_argument("--no-records", action="store_true", help="leave the structured-record rows out of train.jsonl")
     ap.add_argument(
         "--tool-outputs", type=_pair, metavar="A,B", help="add A attack, B benign machine-output rows to train.jsonl"
+    )
+    ap.add_argument(
+        "--machine-real", action="store_true", help="add the train half of real machine output to train.jsonl"
     )
     ap.add_argument(
         "--dev",
@@ -3520,6 +3533,7 @@ if __name__ == "__main__":
         records=not args.no_records,
         dev=bool(args.dev),
         tool_outputs=args.tool_outputs,
+        machine_real=args.machine_real,
     )
     for name, digest in built.items():
         print(f"{digest}  {name}")

@@ -33,7 +33,7 @@ import random
 import re
 import sys
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -218,10 +218,17 @@ def _package_files(site: Path, info: Path) -> list[Path]:
 
 
 def collect(stdlib: Path | None, site: Path | None, seed: int = SEED, per_unit: int = PER_UNIT) -> list[dict[str, str]]:
-    """All rows: deduplicated, off-topic texts dropped, at most PER_UNIT per unit (seeded), sorted."""
+    """All rows of the standard library and the installed distributions (``collect_rows``)."""
+    streams = [stdlib_rows(stdlib) if stdlib else iter(()), site_rows(site) if site else iter(())]
+    return collect_rows(streams, seed, per_unit)
+
+
+def collect_rows(
+    streams: Iterable[Iterable[dict[str, str]]], seed: int = SEED, per_unit: int = PER_UNIT
+) -> list[dict[str, str]]:
+    """Rows deduplicated, off-topic texts dropped, at most ``per_unit`` per unit (seeded), a ``half`` each, sorted."""
     seen: set[str] = set()
     by_unit: dict[str, list[dict[str, str]]] = {}
-    streams = [stdlib_rows(stdlib) if stdlib else iter(()), site_rows(site) if site else iter(())]
     for stream in streams:
         for row in stream:
             key = _SPACE.sub(" ", row["text"]).strip().lower()
@@ -255,13 +262,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--per-unit", type=int, default=PER_UNIT, help="at most this many texts per module or distribution")
     args = ap.parse_args(argv)
-    rows = collect(args.stdlib, args.site, per_unit=args.per_unit)
-    digest = write(rows, args.out)
+    report(collect(args.stdlib, args.site, per_unit=args.per_unit), args.out)
+
+
+def report(rows: list[dict[str, str]], out: Path) -> None:
+    """Write ``rows`` to ``out``; print the counts per half, and the sha256 on stderr."""
+    digest = write(rows, out)
     for half in ("train", "eval"):
         part = [r for r in rows if r["half"] == half]
         units = {r["unit"] for r in part}
         print(f"{half}: {len(part)} texts, {len(units)} units, {sum(len(r['text']) for r in part):,} characters")
-    print(f"{digest}  {args.out}", file=sys.stderr)
+    print(f"{digest}  {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
