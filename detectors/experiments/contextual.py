@@ -22,11 +22,15 @@ Usage::
 
     python detectors/experiments/contextual.py train --data detectors/corpora/injection/train.jsonl --out /tmp/ctx
     python detectors/experiments/contextual.py score --model /tmp/ctx --reference FILE --data FILE [--data ...]
+    python detectors/experiments/contextual.py threshold --model /tmp/ctx --data BENIGN.jsonl [--data ...]
 
 ``score`` prints, per file: recall at 1% FPR and ROC AUC of the contextual model, of the deployed classifier
 (``soar eval``'s score) and of their sum after each is standardised on ``--reference`` (a file of benign text,
 e.g. ``eval-real.jsonl``; its labels are not read), so the two scales weigh the same; for a file of one class,
-the share each model flags at its own 0.5. The contextual scores are kept as ``<model>/scores-<file>.npy``.
+the share each model flags at its own 0.5. ``--threshold T`` puts the contextual model's operating point at logit T
+instead of 0 (``threshold`` computes one: a percentile of its scores on benign files). The contextual scores are
+kept as ``<model>/scores-<file>.npy``, by file name: score files of the same name from another directory with a
+copy of the model.
 """
 
 from __future__ import annotations
@@ -209,6 +213,7 @@ def score(
     reference: Path = typer.Option(..., exists=True, dir_okay=False, help="benign text to standardise on"),
     detectors: Path = typer.Option(Path("detectors"), help="detectors dir of the deployed classifier"),
     threads: int = typer.Option(2),
+    threshold: float = typer.Option(0.0, help="the contextual model's operating point (a logit; 0 is its 0.5)"),
 ) -> None:
     """Recall at 1% FPR and ROC AUC: contextual, deployed, and both standardised and summed."""
     from sklearn.metrics import roc_auc_score
@@ -220,16 +225,8 @@ def score(
     @functools.cache  # the reference may also be one of the files
     def both(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
         rows = read_jsonl(path)
-        cache = model / f"scores-{path.stem}.npy"
-        if cache.exists():
-            ctx = np.load(cache)
-        else:
-            t0 = time.process_time()
-            ctx = contextual_scores(tokenizer, clf, [r["text"] for r in rows])
-            typer.echo(f"{path.name}: {len(rows) / (time.process_time() - t0):.1f} texts per CPU second")
-            np.save(cache, ctx)
         deployed, *_ = score_rows("injection", rows, config)
-        return ctx, _logit(np.asarray(deployed)), rows
+        return cached_scores(model, tokenizer, clf, path, rows), _logit(np.asarray(deployed)), rows
 
     ref_ctx, ref_dep, _ = both(reference)
     for path in data:
@@ -238,14 +235,44 @@ def score(
         summed = (ctx - ref_ctx.mean()) / ref_ctx.std() + (dep - ref_dep.mean()) / ref_dep.std()
         line = [path.name]
         for name, s in (("contextual", ctx), ("deployed", dep), ("sum", summed)):
-            if y.min() == y.max():  # benign text only: the share each flags at its own 0.5 (logit 0)
+            point = threshold if name == "contextual" else 0.0  # each at its own operating point
+            if y.min() == y.max():  # benign text only: the share each flags at its operating point
                 if name != "sum":
-                    line.append(f"{name} flags {np.mean(s >= 0):.4f}")
+                    line.append(f"{name} flags {np.mean(s >= point):.4f}")
                 continue
             line.append(f"{name} {recall_at_fpr(y, s):.3f} (AUC {roc_auc_score(y, s):.3f})")
             if name != "sum":
-                line.append(f"{name} flags {np.mean(s[y == 0] >= 0):.4f} of benign")
+                flagged, found = np.mean(s[y == 0] >= point), np.mean(s[y == 1] >= point)
+                line.append(f"{name} flags {flagged:.4f} of benign, finds {found:.3f}")
         typer.echo(" | ".join(line))
+
+
+def cached_scores(
+    model_dir: Path, tokenizer: Any, clf: Classifier, path: Path, rows: list[dict[str, Any]]
+) -> np.ndarray:
+    """The contextual scores of ``rows`` (read from ``path``), from ``<model_dir>/scores-<stem>.npy`` when kept."""
+    cache = model_dir / f"scores-{path.stem}.npy"
+    if cache.exists():
+        return np.load(cache)
+    t0 = time.process_time()
+    ctx = contextual_scores(tokenizer, clf, [r["text"] for r in rows])
+    typer.echo(f"{path.name}: {len(rows) / (time.process_time() - t0):.1f} texts per CPU second")
+    np.save(cache, ctx)
+    return ctx
+
+
+@app.command()
+def threshold(
+    model: Path = typer.Option(..., exists=True, file_okay=False, help="a directory written by train"),
+    data: list[Path] = typer.Option(..., exists=True, dir_okay=False, help="benign JSONL, repeatable (labels unread)"),
+    percentile: float = typer.Option(99.5, help="the operating point: this percentile of the scores"),
+    threads: int = typer.Option(2),
+) -> None:
+    """An operating point calibrated on benign text: a percentile of the model's scores on the files, pooled."""
+    torch.set_num_threads(threads)
+    tokenizer, clf = load(model)
+    pooled = np.concatenate([cached_scores(model, tokenizer, clf, p, read_jsonl(p)) for p in data])
+    typer.echo(f"{len(pooled)} texts: percentile {percentile} = logit {np.percentile(pooled, percentile):.3f}")
 
 
 if __name__ == "__main__":
