@@ -29,13 +29,14 @@ Usage::
 e.g. ``eval-real.jsonl``; its labels are not read), so the two scales weigh the same; for a file of one class,
 the share each model flags at its own 0.5. ``--threshold T`` puts the contextual model's operating point at logit T
 instead of 0 (``threshold`` computes one: a percentile of its scores on benign files). The contextual scores are
-kept as ``<model>/scores-<file>.npy``, by file name: score files of the same name from another directory with a
-copy of the model.
+kept as ``<model>/scores-<file>-<sha256 of the file, 12 digits>.npy``, so a file of the same name with other rows
+(a development pair's ``eval-indirect.jsonl`` and the held-out one) is scored afresh.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import random
 import time
@@ -250,8 +251,8 @@ def score(
 def cached_scores(
     model_dir: Path, tokenizer: Any, clf: Classifier, path: Path, rows: list[dict[str, Any]]
 ) -> np.ndarray:
-    """The contextual scores of ``rows`` (read from ``path``), from ``<model_dir>/scores-<stem>.npy`` when kept."""
-    cache = model_dir / f"scores-{path.stem}.npy"
+    """The contextual scores of ``rows`` (read from ``path``), kept in ``model_dir`` under the file's name and hash."""
+    cache = model_dir / f"scores-{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}.npy"
     if cache.exists():
         return np.load(cache)
     t0 = time.process_time()
