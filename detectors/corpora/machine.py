@@ -36,7 +36,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from real import HERE, MAX_CHARS, MIN_CHARS, collect_rows, paragraphs, report
+from real import HERE, MAX_CHARS, MIN_CHARS, _one, collect_rows, paragraphs, report
 
 OUT = HERE / "injection" / "real" / "machine.jsonl"
 PER_UNIT = 32
@@ -95,7 +95,7 @@ _ENTRY_END = re.compile(r"^ -- .+$", re.M)
 def licence_of(copyright_text: str) -> str | None:
     """The permissive licence of ``Files: *`` in a DEP-5 copyright file, or None (not DEP-5, or not permissive).
 
-    ``A or B`` needs one permissive name; ``A and B`` (or ``A, B``) needs all to be."""
+    ``A or B`` needs one permissive name; ``A and B`` (or ``A, B``, or a mix) needs all to be (``real._one``)."""
     if not copyright_text.startswith("Format:"):
         return None
     for stanza in re.split(r"\n\s*\n", copyright_text):
@@ -104,11 +104,9 @@ def licence_of(copyright_text: str) -> str | None:
             if not m:
                 return None
             expr = m.group(1).strip().lower()
-            if " or " in expr:
-                names = [PERMISSIVE.get(p.strip()) for p in expr.split(" or ")]
-                return next((n for n in names if n), None)
-            names = [PERMISSIVE.get(p.strip()) for p in re.split(r"\s+and\s+|,\s*", expr)]
-            return " / ".join(sorted(set(names))) if all(names) else None  # type: ignore[arg-type]
+            names = {PERMISSIVE.get(p.strip(), "?") for p in re.split(r"\s+(?:or|and)\s+|,\s*", expr)}
+            any_of = " or " in expr and not re.search(r"\band\b|,", expr)
+            return _one(names, any_of, set(PERMISSIVE.values()))
     return None
 
 

@@ -98,12 +98,12 @@ def _spdx(name: str) -> str | None:
     return None
 
 
-def _one(names: set[str], any_of: bool) -> str | None:
+def _one(names: set[str], any_of: bool, permissive: set[str] = PERMISSIVE) -> str | None:
     """Dual licences joined by OR need one permissive choice; otherwise every licence must be permissive."""
-    ok = sorted(names & PERMISSIVE)
+    ok = sorted(names & permissive)
     if not ok:
         return None
-    if any_of or names <= PERMISSIVE:
+    if any_of or names <= permissive:
         return " / ".join(ok)
     return None
 
