@@ -23,6 +23,7 @@ Usage::
     python detectors/experiments/contextual.py train --data detectors/corpora/injection/train.jsonl --out /tmp/ctx
     python detectors/experiments/contextual.py score --model /tmp/ctx --reference FILE --data FILE [--data ...]
     python detectors/experiments/contextual.py threshold --model /tmp/ctx --data BENIGN.jsonl [--data ...]
+    python detectors/experiments/contextual.py cascade --model /tmp/ctx --threshold T --gate-from FILE --data FILE
 
 ``score`` prints, per file: recall at 1% FPR and ROC AUC of the contextual model, of the deployed classifier
 (``soar eval``'s score) and of their sum after each is standardised on ``--reference`` (a file of benign text,
@@ -30,7 +31,9 @@ e.g. ``eval-real.jsonl``; its labels are not read), so the two scales weigh the 
 the share each model flags at its own 0.5. ``--threshold T`` puts the contextual model's operating point at logit T
 instead of 0 (``threshold`` computes one: a percentile of its scores on benign files). The contextual scores are
 kept as ``<model>/scores-<file>-<sha256 of the file, 12 digits>.npy``, so a file of the same name with other rows
-(a development pair's ``eval-indirect.jsonl`` and the held-out one) is scored afresh.
+(a development pair's ``eval-indirect.jsonl`` and the held-out one) is scored afresh. ``cascade`` scores the two
+as stages: the deployed classifier as a gate, the contextual model behind it (docs/detectors.md, "The n-gram model
+as a gate before the contextual model").
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import hashlib
 import json
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +211,24 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(q / (1 - q))
 
 
+def _scorer(
+    model: Path, detectors: Path, threads: int
+) -> Callable[[Path], tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]]:
+    """A function from a labelled file to (contextual logits, deployed classifier logits, rows), each file scored
+    once per process (a reference file may also be one of the data files)."""
+    torch.set_num_threads(threads)
+    tokenizer, clf = load(model)
+    config = DetectConfig(detectors_dir=detectors, options={})
+
+    @functools.cache
+    def both(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        rows = read_jsonl(path)
+        deployed, *_ = score_rows("injection", rows, config)
+        return cached_scores(model, tokenizer, clf, path, rows), _logit(np.asarray(deployed)), rows
+
+    return both
+
+
 @app.command()
 def score(
     model: Path = typer.Option(..., exists=True, file_okay=False, help="a directory written by train"),
@@ -219,16 +241,7 @@ def score(
     """Recall at 1% FPR and ROC AUC: contextual, deployed, and both standardised and summed."""
     from sklearn.metrics import roc_auc_score
 
-    torch.set_num_threads(threads)
-    tokenizer, clf = load(model)
-    config = DetectConfig(detectors_dir=detectors, options={})
-
-    @functools.cache  # the reference may also be one of the files
-    def both(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
-        rows = read_jsonl(path)
-        deployed, *_ = score_rows("injection", rows, config)
-        return cached_scores(model, tokenizer, clf, path, rows), _logit(np.asarray(deployed)), rows
-
+    both = _scorer(model, detectors, threads)
     ref_ctx, ref_dep, _ = both(reference)
     for path in data:
         ctx, dep, rows = both(path)
@@ -274,6 +287,53 @@ def threshold(
     tokenizer, clf = load(model)
     pooled = np.concatenate([cached_scores(model, tokenizer, clf, p, read_jsonl(p)) for p in data])
     typer.echo(f"{len(pooled)} texts: percentile {percentile} = logit {np.percentile(pooled, percentile):.3f}")
+
+
+@app.command()
+def cascade(
+    model: Path = typer.Option(..., exists=True, file_okay=False, help="a directory written by train"),
+    data: list[Path] = typer.Option(..., exists=True, dir_okay=False, help="labelled JSONL, repeatable"),
+    detectors: Path = typer.Option(Path("detectors"), help="detectors dir of the classifier used as the gate"),
+    threshold: float = typer.Option(..., help="the contextual model's operating point (a logit)"),
+    gate: float | None = typer.Option(None, help="the gate: the classifier's probability a text needs to go on"),
+    gate_from: Path | None = typer.Option(None, exists=True, dir_okay=False, help="set the gate on this file"),
+    keep: float = typer.Option(0.95, help="with --gate-from: the share of its attacks found at the threshold kept"),
+    threads: int = typer.Option(2),
+) -> None:
+    """The deployed classifier as a gate before the contextual model: a text is flagged when the classifier's
+    probability is at least the gate and the contextual logit at least the threshold. Its ranking (for recall at
+    1% FPR) is the contextual logit of the texts through the gate, below every one of them the rest. With
+    ``--gate-from`` the gate is set on that file: the lowest probability that keeps ``--keep`` of its attacks the
+    contextual model finds at the threshold. Per file: recall at 1% FPR, the benign share flagged and the attacks
+    found, and the flagged benign texts counted by ``style``."""
+    both = _scorer(model, detectors, threads)
+    if gate_from is not None:
+        ctx, dep, rows = both(gate_from)
+        found = dep[(np.array([int(r["label"]) for r in rows]) == 1) & (ctx >= threshold)]
+        cut = float(np.quantile(found, 1 - keep, method="lower"))
+        gate = float(1 / (1 + np.exp(-cut)))
+        typer.echo(f"gate from {gate_from.name}: {len(found)} attacks found at logit {threshold}; gate {gate:.6f}")
+    elif gate is not None:
+        cut = float(_logit(np.array([gate]))[0])
+    else:
+        raise typer.BadParameter("give --gate or --gate-from")
+    for path in data:
+        ctx, dep, rows = both(path)
+        y = np.array([int(r["label"]) for r in rows])
+        through = dep >= cut
+        ranking = np.where(through, ctx, ctx[np.isfinite(ctx)].min() - 1.0)
+        flagged = through & (ctx >= threshold)
+        line = [f"{path.name}: n {len(y)}, gate passes {through.mean():.3f}"]
+        if y.min() != y.max():
+            line.append(f"cascade {recall_at_fpr(y, ranking):.3f}, finds {flagged[y == 1].mean():.3f}")
+        if (y == 0).any():
+            benign = flagged[y == 0]
+            line.append(f"flags {int(benign.sum())} of {len(benign)} benign ({benign.mean():.4f})")
+        by_style: dict[str, int] = {}
+        for r, f in zip(rows, flagged, strict=True):
+            if f and not int(r["label"]):
+                by_style[r.get("style", "?")] = by_style.get(r.get("style", "?"), 0) + 1
+        typer.echo(" | ".join(line) + (f" | {dict(sorted(by_style.items()))}" if by_style else ""))
 
 
 if __name__ == "__main__":
