@@ -3412,8 +3412,8 @@ def _write(path: Path, rows: list[dict]) -> str:
 #: pre-set grouped-CV rule by 0.005 on direct; docs/detectors.md says why. ``--real-train 0`` gives -5's file
 REAL_TRAIN_MAX: int | None = None
 REAL_TEXTS = HERE / "injection" / "real" / "texts.jsonl"
-#: real machine output (``machine.py``): its train half goes into ``injection/train.jsonl`` only with
-#: ``--machine-real`` (off by default, so the file stays ``-9``'s); the eval half is ``injection/eval-machine.jsonl``
+#: real machine output (``machine.py``): its train half goes into ``injection/train.jsonl`` (since ``-10``;
+#: ``--no-machine-real`` leaves it out, giving ``-9``'s file); the eval half is ``injection/eval-machine.jsonl``
 MACHINE_TEXTS = HERE / "injection" / "real" / "machine.jsonl"
 
 
@@ -3463,7 +3463,7 @@ def build(
     records: bool = True,
     dev: bool = False,
     tool_outputs: tuple[int, int] | None = TOOL_OUTPUTS_TRAIN,
-    machine_real: bool = False,
+    machine_real: bool = True,
     machine_texts: Path = MACHINE_TEXTS,
 ) -> dict[str, str]:
     """Write the corpus files; returns their sha256. With ``dev`` the same files from the development pair
@@ -3509,7 +3509,7 @@ if __name__ == "__main__":
         "--tool-outputs", type=_pair, metavar="A,B", help="add A attack, B benign machine-output rows to train.jsonl"
     )
     ap.add_argument(
-        "--machine-real", action="store_true", help="add the train half of real machine output to train.jsonl"
+        "--no-machine-real", action="store_true", help="leave the real machine output out of train.jsonl (-9's file)"
     )
     ap.add_argument(
         "--dev",
@@ -3533,7 +3533,7 @@ if __name__ == "__main__":
         records=not args.no_records,
         dev=bool(args.dev),
         tool_outputs=args.tool_outputs,
-        machine_real=args.machine_real,
+        machine_real=not args.no_machine_real,
     )
     for name, digest in built.items():
         print(f"{digest}  {name}")

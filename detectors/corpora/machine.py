@@ -17,9 +17,9 @@ None of the held-out machine-output formats of ``eval-tools.jsonl`` (WHOIS, ``di
 HTTP headers, ``systemctl status``, ``pip show``, ``traceroute``) is read, nor X.509 text (a format of the
 formats probe, ``detectors/experiments/formats_probe.py``). Texts that look like they hold a secret (a private
 key, a password assignment) are dropped. The split is by unit with ``real.py``'s hash, so a package or a
-command is wholly on one side; at most ``PER_UNIT`` texts per unit. ``detectors/corpora/build.py`` can add the
-train half to ``injection/train.jsonl`` (``--machine-real``; off by default) and always writes the eval half as
-``injection/eval-machine.jsonl``.
+command is wholly on one side; at most ``PER_UNIT`` texts per unit. ``detectors/corpora/build.py`` adds the
+train half to ``injection/train.jsonl`` (since ``-10``; ``--no-machine-real`` leaves it out) and always writes
+the eval half as ``injection/eval-machine.jsonl``.
 
 The output depends on the machine; every row's ``origin`` says where it was read. The file on main was written
 on a machine of the project's CI kind (Debian 12).

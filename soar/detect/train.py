@@ -70,13 +70,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 #: per-family changes to DEFAULT_PARAMS: memory keeps the v2 featuriser (the cue words were measured on
-#: injection only) and its writes are a sentence or two, so no sentence runs; injection uses C = 128 (grouped
-#: cross-validation on the eighth-wave training split, out-of-fold recall at 1% FPR pooled / indirect / direct:
-#: C 32 0.963 / 0.974 / 0.943, 64 0.966 / 0.976 / 0.944, 128 0.967 / 0.978 / 0.945; memory was not re-measured).
+#: injection only) and its writes are a sentence or two, so no sentence runs; injection uses C = 64 since ``-10`` (the
+#: development pair with the real machine output in training, recall at 1% FPR direct / indirect / records /
+#: machine output: C 64 0.644 / 0.475 / 0.550 / 0.247, 128 0.641 / 0.466 / 0.550 / 0.237, 256 0.638 / 0.426 /
+#: 0.550 / 0.213; before, C = 128 from grouped cross-validation on the eighth-wave split; memory not re-measured).
 #: The learned combiner (``combiner``, 2026.12.06-4) is off: it learned weight 0 for the rules, so a rule match
 #: no longer lifted a diluted long text (docs/detectors.md); injection calibrates the noisy-OR instead.
 FAMILY_PARAMS: dict[str, dict[str, Any]] = {
-    "injection": {"C": 128.0, "calibration": True},
+    "injection": {"C": 64.0, "calibration": True},
     "memory": {"features": FEATURES, "spans": [], "span_negatives": 0},
 }
 

@@ -124,9 +124,9 @@ def test_machine_eval_file_and_training_wave() -> None:
     assert held_out == build.real_rows("eval", None, path=build.MACHINE_TEXTS, style="benign/machine") and train
     assert all(r["label"] == 0 and r["style"] == "benign/machine" and r["licence"] for r in held_out + train)
     assert not {r["group"] for r in held_out} & {r["group"] for r in train}  # no package or command on both sides
-    # off by default: the shipped train.jsonl holds none of it
+    # the shipped train.jsonl holds the train half, and nothing of the eval half
     shipped = _rows(CORPORA / "injection" / "train.jsonl")
-    assert not any(r["style"] == "benign/machine" for r in shipped)
+    assert [r for r in shipped if r["style"] == "benign/machine"] == train
     # the development pair splits the train half again, by unit
     fit = build.real_rows("dev-train", None, path=build.MACHINE_TEXTS, style="benign/machine")
     dev = build.real_rows("dev", None, path=build.MACHINE_TEXTS, style="benign/machine")
@@ -134,10 +134,10 @@ def test_machine_eval_file_and_training_wave() -> None:
     assert not {r["group"] for r in fit} & {r["group"] for r in dev}
 
 
-def test_machine_wave_goes_into_train_only_when_asked(tmp_path: Path) -> None:
+def test_machine_wave_is_left_out_only_when_asked(tmp_path: Path) -> None:
     build = _load("build")
-    plain = build.build(tmp_path / "a", dev=True)
-    waved = build.build(tmp_path / "b", dev=True, machine_real=True)
+    plain = build.build(tmp_path / "a", dev=True, machine_real=False)
+    waved = build.build(tmp_path / "b", dev=True)
     assert {k: v for k, v in plain.items() if k != "injection/train.jsonl"} == {
         k: v for k, v in waved.items() if k != "injection/train.jsonl"
     }
