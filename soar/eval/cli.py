@@ -60,10 +60,17 @@ def eval_command(
     model: str = typer.Option(None, help="classifier version to score with, e.g. 2026.12.06-6 (default: newest)"),
     rules_only: bool = typer.Option(False, "--rules-only", help="score with the rules alone, no classifier"),
     by: str = typer.Option(None, help="also per value of this row field (style, source, ...): recall and FPR"),
+    ci: bool = typer.Option(False, "--ci", help="90% bootstrap intervals of recall at 1% FPR and ROC AUC"),
+    against: str = typer.Option(
+        None, help="also score with this classifier version ('rules': none) and report the paired difference"
+    ),
 ) -> None:
     """Score a labelled JSONL file with a detector and report precision, recall, ROC AUC, recall at 1% FPR."""
     if model and rules_only:
         typer.echo("--model and --rules-only exclude each other", err=True)
+        raise typer.Exit(2)
+    if (against or ci) and detector == "coordination":
+        typer.echo("--against and --ci are for the text detectors (injection, memory)", err=True)
         raise typer.Exit(2)
     if detector == "coordination":  # per-scenario detection and false alarms: soar/eval/coordination.py
         from soar.eval.coordination import eval_command as coordination_eval
@@ -78,8 +85,11 @@ def eval_command(
     options: dict[str, Any] = {}
     if model or rules_only:
         options[detector] = {"model": model} if model else {"use_model": False}
+    other = None
+    if against:
+        other = _config(detectors, {detector: {"use_model": False} if against == "rules" else {"model": against}})
     try:
-        m = evaluate(detector, data, _config(detectors, options), by=by)
+        m = evaluate(detector, data, _config(detectors, options), by=by, ci=ci, against=other)
     except (SoarError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
@@ -89,6 +99,10 @@ def eval_command(
         out.update(positives=m.positives, threshold=m.threshold, detector=detector, data=str(data), model=m.model)
         if m.by is not None:
             out["by"] = {name: g.model_dump() for name, g in m.by.items()}
+        if ci:
+            out["ci"] = m.ci
+        if m.against is not None:
+            out["against"] = m.against.model_dump()
         typer.echo(json.dumps(out))
         return
     scorer = f"model {m.model}" if m.model else "rules only"
@@ -97,6 +111,16 @@ def eval_command(
     table.add_column("value", justify="right")
     for key, label in ROWS:
         table.add_row(label, _fmt(key, values[key]))
+        if m.ci is not None and key in m.ci:
+            lo, hi = m.ci[key]
+            table.add_row(f"  {label}, 90% interval", f"{lo:.4f} - {hi:.4f}")
+    if m.against is not None:
+        a = m.against
+        name = f"model {a.model}" if a.model else "rules only"
+        table.add_row(f"recall at 1% FPR with {name}", _fmt("", a.recall_at_1pct_fpr))
+        table.add_row("  difference (this - that)", _fmt("", a.difference))
+        if a.interval is not None:
+            table.add_row("  difference, 90% paired interval", f"{a.interval[0]:.4f} - {a.interval[1]:.4f}")
     Console().print(table)
     if m.by is not None:
         groups = Table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from pydantic import BaseModel
@@ -20,6 +20,16 @@ class GroupMetrics(BaseModel):
     fpr: float | None
 
 
+class Against(BaseModel):
+    """The same file scored by another classifier (``soar eval --against``): its recall at 1% FPR, and this
+    model's minus that one's with a paired bootstrap interval (both scored on the same resamples)."""
+
+    model: str | None  # None: the rules alone
+    recall_at_1pct_fpr: float | None
+    difference: float | None
+    interval: tuple[float, float] | None
+
+
 class Metrics(BaseModel):
     """What ``soar eval`` reports for one detector over one labelled file."""
 
@@ -35,6 +45,9 @@ class Metrics(BaseModel):
     texts_per_s: float = 0.0
     model: str | None = None  # the classifier version that scored; None: rules alone
     by: dict[str, GroupMetrics] | None = None  # per value of a row field (``soar eval --by``)
+    #: bootstrap intervals of ``recall_at_1pct_fpr`` and ``roc_auc`` (``soar eval --ci``)
+    ci: dict[str, tuple[float, float]] | None = None
+    against: Against | None = None  # ``soar eval --against VERSION``
 
 
 def recall_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.01) -> float | None:
@@ -102,3 +115,63 @@ def by_group(
             fpr=round(float((neg >= threshold).mean()), 4) if len(neg) else None,
         )
     return out
+
+
+#: bootstrap resamples and the interval's coverage (``soar eval --ci`` and ``--against``)
+RESAMPLES = 1000
+LEVEL = 0.90
+
+
+def resamples(labels: np.ndarray, n: int = RESAMPLES, seed: int = 0) -> list[np.ndarray]:
+    """Row indices of ``n`` stratified bootstrap resamples: the attacks and the benign rows each drawn with
+    replacement on their own, so every resample keeps the file's class counts (a metric at 1% FPR is a quantile
+    of the benign rows; a resample without them would mean nothing). ``scipy.stats.bootstrap`` has no strata."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    return [np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]) for _ in range(n)]
+
+
+def interval(
+    labels: np.ndarray, stat: Callable[[np.ndarray], float | None], draws: list[np.ndarray], level: float = LEVEL
+) -> tuple[float, float] | None:
+    """The central ``level`` percentile interval of ``stat(indices)`` over the resamples (None with one class)."""
+    if labels.min() == labels.max():
+        return None
+    values = np.array([stat(ix) for ix in draws], dtype=float)
+    lo, hi = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
+    return round(float(lo), 4), round(float(hi), 4)
+
+
+def intervals(labels: Sequence[int], scores: Sequence[float], seed: int = 0) -> dict[str, tuple[float, float]] | None:
+    """Bootstrap intervals of recall at 1% FPR and ROC AUC (None for a file of one class)."""
+    y, s = np.asarray(labels, dtype=int), np.asarray(scores, dtype=float)
+    if not len(y) or y.min() == y.max():
+        return None
+    draws = resamples(y, seed=seed)
+    recall = interval(y, lambda ix: recall_at_fpr(y[ix], s[ix]), draws)
+    auc = interval(y, lambda ix: float(roc_auc_score(y[ix], s[ix])), draws)
+    assert recall is not None and auc is not None
+    return {"recall_at_1pct_fpr": recall, "roc_auc": auc}
+
+
+def compare(
+    labels: Sequence[int], scores: Sequence[float], other: Sequence[float], model: str | None, seed: int = 0
+) -> Against:
+    """``scores`` against ``other`` on the same rows: the other's recall at 1% FPR, the difference (this minus
+    that), and its interval over paired resamples (each resample scores both)."""
+    y, a, b = (np.asarray(v, dtype=float) for v in (labels, scores, other))
+    y = y.astype(int)
+    theirs = recall_at_fpr(y, b) if len(y) else None
+    ours = recall_at_fpr(y, a) if len(y) else None
+    if ours is None or theirs is None:
+        return Against(model=model, recall_at_1pct_fpr=theirs, difference=None, interval=None)
+
+    def diff(ix: np.ndarray) -> float:
+        return float(recall_at_fpr(y[ix], a[ix]) or 0.0) - float(recall_at_fpr(y[ix], b[ix]) or 0.0)
+
+    return Against(
+        model=model,
+        recall_at_1pct_fpr=round(theirs, 4),
+        difference=round(ours - theirs, 4),
+        interval=interval(y, diff, resamples(y, seed=seed)),
+    )

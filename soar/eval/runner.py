@@ -11,7 +11,7 @@ from soar.detect.base import DetectConfig
 from soar.detect.injection import InjectionDetector
 from soar.detect.memory import MemoryPoisoningDetector
 from soar.detect.train import read_jsonl
-from soar.eval.metrics import Metrics, by_group, compute
+from soar.eval.metrics import Metrics, by_group, compare, compute, intervals
 
 TEXT_DETECTORS = ("injection", "memory")
 BATCH = 256
@@ -56,13 +56,28 @@ def score_rows(
     return scores, time.process_time() - t0, threshold, None if model is None else model.version
 
 
-def evaluate(detector: str, data: Path, config: DetectConfig, by: str | None = None) -> Metrics:
+def evaluate(
+    detector: str,
+    data: Path,
+    config: DetectConfig,
+    by: str | None = None,
+    ci: bool = False,
+    against: DetectConfig | None = None,
+) -> Metrics:
     """Metrics of ``detector`` over the labelled file ``data`` (throughput is CPU time of one core), with the
-    classifier version that scored (None: rules alone) and, with ``by``, per value of that row field (rows
-    without it count as ``-``)."""
+    classifier version that scored (None: rules alone); with ``by``, per value of that row field (rows without
+    it count as ``-``); with ``ci``, bootstrap intervals of recall at 1% FPR and ROC AUC; with ``against``, the
+    same rows scored by that configuration's classifier and the paired difference in recall at 1% FPR."""
     rows = read_jsonl(Path(data))
     scores, seconds, threshold, model = score_rows(detector, rows, config)
     labels = [int(r["label"]) for r in rows]
     metrics = compute(labels, scores, threshold, len(rows) / max(seconds, 1e-9))
-    groups = by_group(labels, scores, [str(r.get(by, "-")) for r in rows], threshold) if by else None
-    return metrics.model_copy(update={"model": model, "by": groups})
+    update: dict[str, Any] = {"model": model}
+    if by:
+        update["by"] = by_group(labels, scores, [str(r.get(by, "-")) for r in rows], threshold)
+    if ci:
+        update["ci"] = intervals(labels, scores)
+    if against is not None:
+        other, _, _, other_model = score_rows(detector, rows, against)
+        update["against"] = compare(labels, scores, other, other_model)
+    return metrics.model_copy(update=update)

@@ -154,3 +154,27 @@ def test_cli_eval_by_a_row_field(app: typer.Typer, detectors: Path, tmp_path: Pa
     assert found == round(out["recall"] * out["positives"])
     r = runner.invoke(app, [*base, "--by", "source"])
     assert r.exit_code == 0 and "by source" in r.output and "email" in r.output and "tool" in r.output
+
+
+def test_cli_eval_intervals_and_a_paired_comparison(app: typer.Typer, detectors: Path, tmp_path: Path) -> None:
+    """``--ci`` adds bootstrap intervals; ``--against`` scores the rows with another classifier version (or the
+    rules alone) and reports the difference in recall at 1% FPR with its paired interval."""
+    r = runner.invoke(app, ["detectors", "train", "--version", "v1", "--detectors", str(detectors)])
+    assert r.exit_code == 0, r.output
+    base = ["eval", "injection", "--data", str(_data(tmp_path)), "--detectors", str(detectors)]
+    r = runner.invoke(app, [*base, "--json", "--ci", "--against", "v1"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(out["ci"]) == {"recall_at_1pct_fpr", "roc_auc"}
+    assert out["against"] == {"model": "v1", "recall_at_1pct_fpr": out["recall_at_1pct_fpr"], "difference": 0.0,
+                              "interval": [0.0, 0.0]}  # fmt: skip
+    r = runner.invoke(app, [*base, "--json", "--against", "rules"])
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert r.exit_code == 0 and "ci" not in out and out["against"]["model"] is None
+    assert out["against"]["difference"] == round(out["recall_at_1pct_fpr"] - out["against"]["recall_at_1pct_fpr"], 4)
+    r = runner.invoke(app, [*base, "--ci", "--against", "rules"])
+    assert r.exit_code == 0 and "90% interval" in r.output and "with rules only" in r.output
+    r = runner.invoke(app, [*base, "--against", "nope"])
+    assert r.exit_code == 1 and "injection-nope not found" in r.output
+    r = runner.invoke(app, ["eval", "coordination", "--data", str(_data(tmp_path)), "--ci"])
+    assert r.exit_code == 2

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from soar.eval.metrics import compute, point_at_fpr, recall_at_fpr
+from soar.eval.metrics import compare, compute, intervals, point_at_fpr, recall_at_fpr, resamples
 
 
 def test_metrics_perfect_and_threshold_counts() -> None:
@@ -46,3 +46,38 @@ def test_point_at_fpr_is_recall_at_fprs_operating_point(rows: list[tuple[int, fl
     assert full is not None and recall <= full + 1e-12
     if len(set(s.tolist())) == len(s):
         assert recall == pytest.approx(full)
+
+
+def test_resamples_keep_class_counts_and_repeat_by_seed() -> None:
+    y = np.array([1] * 7 + [0] * 30)
+    draws = resamples(y, n=50)
+    assert all(len(ix) == len(y) and y[ix].sum() == 7 for ix in draws)
+    assert all((a == b).all() for a, b in zip(draws, resamples(y, n=50), strict=True))
+    assert any((a != b).any() for a, b in zip(draws, resamples(y, n=50, seed=1), strict=True))
+
+
+def test_intervals_bound_the_metrics_and_need_both_classes() -> None:
+    rng = np.random.default_rng(3)
+    y = np.array([1] * 200 + [0] * 400)
+    s = np.concatenate([rng.normal(2.0, 1.0, 200), rng.normal(0.0, 1.0, 400)])
+    ci = intervals(y.tolist(), s.tolist())
+    assert ci is not None and set(ci) == {"recall_at_1pct_fpr", "roc_auc"}
+    for lo, hi in ci.values():
+        assert 0.0 <= lo <= hi <= 1.0
+    lo, hi = ci["roc_auc"]
+    assert lo < compute(y.tolist(), s.tolist(), 0.5).roc_auc < hi  # type: ignore[operator]
+    assert intervals([0, 0, 0], [0.1, 0.2, 0.3]) is None
+
+
+def test_compare_is_paired() -> None:
+    """A model against itself differs by exactly 0 on every resample; a model that separates the classes against
+    one that does not differs by a clearly positive amount."""
+    rng = np.random.default_rng(4)
+    y = [1] * 100 + [0] * 300
+    good = np.concatenate([rng.normal(3.0, 1.0, 100), rng.normal(0.0, 1.0, 300)]).tolist()
+    noise = rng.normal(0.0, 1.0, 400).tolist()
+    same = compare(y, good, good, "v1")
+    assert same.difference == 0.0 and same.interval == (0.0, 0.0) and same.model == "v1"
+    better = compare(y, good, noise, None)
+    assert better.difference is not None and better.interval is not None and better.interval[0] > 0.3
+    assert compare([0, 0], [0.1, 0.2], [0.3, 0.4], "v1").difference is None
