@@ -43,6 +43,7 @@ import hashlib
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -329,10 +330,7 @@ def cascade(
         if (y == 0).any():
             benign = flagged[y == 0]
             line.append(f"flags {int(benign.sum())} of {len(benign)} benign ({benign.mean():.4f})")
-        by_style: dict[str, int] = {}
-        for r, f in zip(rows, flagged, strict=True):
-            if f and not int(r["label"]):
-                by_style[r.get("style", "?")] = by_style.get(r.get("style", "?"), 0) + 1
+        by_style = Counter(r.get("style", "?") for r, f in zip(rows, flagged, strict=True) if f and not int(r["label"]))
         typer.echo(" | ".join(line) + (f" | {dict(sorted(by_style.items()))}" if by_style else ""))
 
 

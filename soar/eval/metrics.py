@@ -159,8 +159,8 @@ def compare(
 ) -> Against:
     """``scores`` against ``other`` on the same rows: the other's recall at 1% FPR, the difference (this minus
     that), and its interval over paired resamples (each resample scores both)."""
-    y, a, b = (np.asarray(v, dtype=float) for v in (labels, scores, other))
-    y = y.astype(int)
+    y = np.asarray(labels, dtype=int)
+    a, b = np.asarray(scores, dtype=float), np.asarray(other, dtype=float)
     theirs = recall_at_fpr(y, b) if len(y) else None
     ours = recall_at_fpr(y, a) if len(y) else None
     if ours is None or theirs is None:
