@@ -132,11 +132,10 @@ def resamples(labels: np.ndarray, n: int = RESAMPLES, seed: int = 0) -> list[np.
 
 
 def interval(
-    labels: np.ndarray, stat: Callable[[np.ndarray], float | None], draws: list[np.ndarray], level: float = LEVEL
-) -> tuple[float, float] | None:
-    """The central ``level`` percentile interval of ``stat(indices)`` over the resamples (None with one class)."""
-    if labels.min() == labels.max():
-        return None
+    stat: Callable[[np.ndarray], float | None], draws: list[np.ndarray], level: float = LEVEL
+) -> tuple[float, float]:
+    """The central ``level`` percentile interval of ``stat(indices)`` over the resamples (of a file with both
+    classes: every resample keeps both, so the metrics are defined on each)."""
     values = np.array([stat(ix) for ix in draws], dtype=float)
     lo, hi = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
     return round(float(lo), 4), round(float(hi), 4)
@@ -148,10 +147,10 @@ def intervals(labels: Sequence[int], scores: Sequence[float], seed: int = 0) -> 
     if not len(y) or y.min() == y.max():
         return None
     draws = resamples(y, seed=seed)
-    recall = interval(y, lambda ix: recall_at_fpr(y[ix], s[ix]), draws)
-    auc = interval(y, lambda ix: float(roc_auc_score(y[ix], s[ix])), draws)
-    assert recall is not None and auc is not None
-    return {"recall_at_1pct_fpr": recall, "roc_auc": auc}
+    return {
+        "recall_at_1pct_fpr": interval(lambda ix: recall_at_fpr(y[ix], s[ix]), draws),
+        "roc_auc": interval(lambda ix: float(roc_auc_score(y[ix], s[ix])), draws),
+    }
 
 
 def compare(
@@ -173,5 +172,5 @@ def compare(
         model=model,
         recall_at_1pct_fpr=round(theirs, 4),
         difference=round(ours - theirs, 4),
-        interval=interval(y, diff, resamples(y, seed=seed)),
+        interval=interval(diff, resamples(y, seed=seed)),
     )
