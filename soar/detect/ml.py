@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from soar.detect.cues import cue_tokens
+from soar.detect.cues import cue_tokens, cue_words
+from soar.detect.cues import cues as cues_of
 from soar.detect.normalize import as_text
 from soar.errors import ContentError
 
@@ -50,6 +51,7 @@ FEATURE_VERSIONS = (FEATURES, FEATURES_CUES, FEATURES_HEX)
 HEX_RUN = 16  # hex digits in a run that stands for an opaque id (commit ids, digests, keys), not for its digits
 SPANS = (1, 2, 3)  # sentence runs scored by ``dot_spans``
 MIN_SPAN = 48  # features (about 16 words) a sentence run needs before its score counts
+MIN_SENTENCE_CHARS = 16  # a shorter sentence is never scored alone (``TextModel.cue_sentences``)
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -176,6 +178,36 @@ def sentence_runs(text: str, spans: Sequence[int] = SPANS) -> list[str]:
     (after ``.``, ``!`` or ``?`` and a space, and at line breaks); for training on sentence-sized rows."""
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     return [" ".join(sentences[i : i + k]) for k in spans for i in range(len(sentences) - k + 1)]
+
+
+def _cue_count(words: str) -> int:
+    """How many distinct cues ``cue_words`` wrote ``words`` for (n cues give n words and n(n-1)/2 pair words)."""
+    w = len(words.split())
+    return int((np.sqrt(8 * w + 1) - 1) / 2 + 1e-9)
+
+
+def cue_sentences(
+    texts: Sequence[str], min_cues: int, cues: Sequence[str | None] | None = None
+) -> tuple[list[str], list[int], list[str]]:
+    """The sentences of ``texts`` (of two sentences or more) that hold at least ``min_cues`` distinct cues: each
+    sentence, the index of its text and its cue words. ``cues``: the texts' cue words when known (a text with
+    fewer cues than ``min_cues`` has no such sentence, so it is not split); sentences are split like
+    ``sentence_runs``, and those under ``MIN_SENTENCE_CHARS`` characters are left out."""
+    out: tuple[list[str], list[int], list[str]] = ([], [], [])
+    for i, text in enumerate(texts):
+        known = cues[i] if cues is not None else None
+        if (_cue_count(known) if known is not None else len(cues_of(text))) < min_cues:
+            continue
+        sentences = [s for s in _SENTENCE_END.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+        if len(sentences) < 2:
+            continue
+        for sentence in sentences:
+            found = cues_of(sentence)
+            if len(found) >= min_cues:
+                out[0].append(sentence)
+                out[1].append(i)
+                out[2].append(cue_words(found))
+    return out
 
 
 def sha256_file(path: Path) -> str:
@@ -459,9 +491,17 @@ class TextModel:
         """Sentence runs scored besides the whole text (card ``scoring.spans``; none for older cards)."""
         return tuple(int(k) for k in self.card.get("scoring", {}).get("spans", ()))
 
+    @property
+    def cue_sentences(self) -> int:
+        """Distinct cues a sentence needs to be scored alone as well (card ``scoring.cue_sentences``; 0: off)."""
+        return int(self.card.get("scoring", {}).get("cue_sentences", 0))
+
     def decision(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> np.ndarray:
         """Linear scores (logits) of ``texts``, each scored as one window: the whole text's score, or, when the
-        card names sentence ``spans``, the higher of it and the best run of consecutive sentences.
+        card names sentence ``spans``, the higher of it and the best run of consecutive sentences; with
+        ``cue_sentences``, also the higher of it and each sentence's own score where the sentence holds that
+        many distinct cues (``soar.detect.cues``: what an injection does), so a sentence of that kind is not
+        diluted by the benign text around it.
 
         Texts are featurised at most ``DOT_CHUNK_CHARS`` characters and ``DOT_CHUNK_ROWS`` rows at a time (a
         row's features never depend on its batch, so the scores are the same): the temporary arrays, ~60 bytes
@@ -482,12 +522,20 @@ class TextModel:
 
     def _logits(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> np.ndarray:
         """Scores of ``texts`` without the intercept (see ``decision``)."""
+        if self.cue_sentences and self.spec.cues and cues is None:  # one cue pass serves both
+            cues = [cue_tokens(t) for t in texts]
         if not self.spans:
-            return self.spec.dot(texts, self.coef, cues)
-        scoring = self.card["scoring"]
-        min_features = int(scoring.get("min_features", MIN_SPAN))
-        whole, best = self.spec.dot_spans(texts, self.coef, self.spans, min_features, cues)
-        return np.maximum(whole, best + float(scoring.get("span_offset", 0.0)))
+            scores = self.spec.dot(texts, self.coef, cues)
+        else:
+            scoring = self.card["scoring"]
+            min_features = int(scoring.get("min_features", MIN_SPAN))
+            whole, best = self.spec.dot_spans(texts, self.coef, self.spans, min_features, cues)
+            scores = np.maximum(whole, best + float(scoring.get("span_offset", 0.0)))
+        if self.cue_sentences and self.spec.cues:
+            sentences, owner, words = cue_sentences(texts, self.cue_sentences, cues)
+            if sentences:
+                np.maximum.at(scores, np.asarray(owner), self.spec.dot(sentences, self.coef, words))
+        return scores
 
     def predict(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> np.ndarray:
         """Probability of the positive class for each (normalised) text: one batched pass, max over windows.

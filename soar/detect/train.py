@@ -53,6 +53,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # run lengths for the benign sentence-run rows when they differ from the scored ``spans`` (e.g. train on
     # runs but score whole texts only); empty: the scored ``spans``
     "span_train": [],
+    # also score alone every sentence holding at least this many distinct cues (soar.detect.cues) and keep the
+    # higher score (``TextModel.cue_sentences``), so one such sentence inside benign text is not diluted; 0: off
+    "cue_sentences": 0,
     # also cross-validate with whole attack families held out (``family_cv``): each fold's attacks are of
     # families its model never saw (``attack_family``), the question an external set asks; reported in the
     # card as ``cv.leave_family_out``, never used for the threshold or anything shipped
@@ -132,14 +135,15 @@ def _fit(x: Any, y: np.ndarray, params: dict[str, Any]) -> LogisticRegression:
 
 
 def _scoring(params: dict[str, Any]) -> dict[str, Any]:
-    """The card's ``scoring`` entry (sentence runs) for ``params``; empty when spans are off."""
-    if not params.get("spans"):
-        return {}
-    return {
-        "spans": list(params["spans"]),
-        "min_features": params["min_span_features"],
-        "span_offset": params["span_offset"],
-    }
+    """The card's ``scoring`` entry (sentence runs, cue sentences) for ``params``; empty when both are off."""
+    scoring: dict[str, Any] = {}
+    if params.get("spans"):
+        scoring.update(
+            spans=list(params["spans"]), min_features=params["min_span_features"], span_offset=params["span_offset"]
+        )
+    if params.get("cue_sentences"):
+        scoring["cue_sentences"] = int(params["cue_sentences"])
+    return scoring
 
 
 def span_rows(
