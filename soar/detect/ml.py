@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -182,8 +183,7 @@ def sentence_runs(text: str, spans: Sequence[int] = SPANS) -> list[str]:
 
 def _cue_count(words: str) -> int:
     """How many distinct cues ``cue_words`` wrote ``words`` for (n cues give n words and n(n-1)/2 pair words)."""
-    w = len(words.split())
-    return int((np.sqrt(8 * w + 1) - 1) / 2 + 1e-9)
+    return (math.isqrt(8 * len(words.split()) + 1) - 1) // 2
 
 
 def cue_sentences(
