@@ -522,8 +522,10 @@ class TextModel:
 
     def _logits(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> np.ndarray:
         """Scores of ``texts`` without the intercept (see ``decision``)."""
-        if self.cue_sentences and self.spec.cues and cues is None:  # one cue pass serves both
-            cues = [cue_tokens(t) for t in texts]
+        gate = self.cue_sentences if self.spec.cues else 0
+        if gate:  # one cue pass per text serves the whole text and the choice of its sentences
+            known = cues if cues is not None else [None] * len(texts)
+            cues = [cue_tokens(t) if c is None else c for t, c in zip(texts, known, strict=True)]
         if not self.spans:
             scores = self.spec.dot(texts, self.coef, cues)
         else:
@@ -531,8 +533,8 @@ class TextModel:
             min_features = int(scoring.get("min_features", MIN_SPAN))
             whole, best = self.spec.dot_spans(texts, self.coef, self.spans, min_features, cues)
             scores = np.maximum(whole, best + float(scoring.get("span_offset", 0.0)))
-        if self.cue_sentences and self.spec.cues:
-            sentences, owner, words = cue_sentences(texts, self.cue_sentences, cues)
+        if gate:
+            sentences, owner, words = cue_sentences(texts, gate, cues)
             if sentences:
                 np.maximum.at(scores, np.asarray(owner), self.spec.dot(sentences, self.coef, words))
         return scores
