@@ -15,7 +15,8 @@ feature vector is its bucket counts divided by their L2 norm, so its score is
 
 The classifier reads *normalised* text (``soar.detect.normalize``: folded, with hidden and decoded segments),
 the same text the rules see, with URLs, e-mail addresses and numbers masked (``xurlx``, ``xmailx``, ``0``;
-featuriser ``soar-hash-v4`` also reads hex ids of 16+ digits as ``xidx``, ``mask_hex_runs``).
+featuriser ``soar-hash-v4`` also reads hex ids of 16+ digits as ``xidx``, ``mask_hex_runs``; ``soar-hash-v5``
+adds word skip bigrams, each word with the word 2 or 3 after it).
 Long texts are scored in overlapping windows and keep their highest window, so one injected sentence in a
 20 KB page is not diluted by the page.
 """
@@ -48,7 +49,9 @@ NORM_BITS = 12  # bins per row for the L2 norm of a row's bucket counts
 FEATURES = "soar-hash-v2"  # the featuriser's name in model cards; bump when hashing changes
 FEATURES_CUES = "soar-hash-v3"  # v2 plus the structural cue words of ``soar.detect.cues``
 FEATURES_HEX = "soar-hash-v4"  # v3 with every hex run of HEX_RUN+ digits that is no encoded text as one word, ``xidx``
-FEATURE_VERSIONS = (FEATURES, FEATURES_CUES, FEATURES_HEX)
+FEATURES_SKIP = "soar-hash-v5"  # v3 plus word skip bigrams: each word with the word ``gap`` after it (``skip_gaps``)
+FEATURE_VERSIONS = (FEATURES, FEATURES_CUES, FEATURES_HEX, FEATURES_SKIP)
+SKIP_GAPS = (2, 3)  # "ignore all previous instructions", "ignore the prior instructions": (ignore, instructions)
 HEX_RUN = 16  # hex digits in a run that stands for an opaque id (commit ids, digests, keys), not for its digits
 SPANS = (1, 2, 3)  # sentence runs scored by ``dot_spans``
 MIN_SPAN = 48  # features (about 16 words) a sentence run needs before its score counts
@@ -68,6 +71,7 @@ _P_INV = np.uint32(pow(0x01000193, -1, 1 << 32))
 _MIX = np.uint32(0x9E3779B1)
 _BIGRAM = np.uint32(0x85EBCA77)
 _SALT_WORD = np.uint32(0x27D4EB2F)
+_SALT_SKIP = np.uint32(0x165667B1)  # with the gap: a skip bigram never hashes as a bigram or another gap's
 #: byte -> is a word character (ASCII letters and digits, and every byte of a multi-byte UTF-8 character)
 _WORD_BYTE = np.zeros(256, dtype=bool)
 for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
@@ -233,12 +237,15 @@ class HashSpec:
     bits: int = 18
     char_ngrams: tuple[int, ...] = (3, 4, 5)
     words: bool = True  # word unigrams and bigrams
-    features: str = FEATURES  # FEATURES_CUES: append the cue words of soar.detect.cues; FEATURES_HEX: and hex runs
+    # FEATURES_CUES: append the cue words of soar.detect.cues; FEATURES_HEX: and hex runs; FEATURES_SKIP: cue words
+    # and skip bigrams
+    features: str = FEATURES
+    skip_gaps: tuple[int, ...] = SKIP_GAPS  # read by FEATURES_SKIP only
 
     @property
     def cues(self) -> bool:
         """Whether the cue words of ``soar.detect.cues`` are appended to every text (``soar-hash-v3`` and on)."""
-        return self.features in (FEATURES_CUES, FEATURES_HEX)
+        return self.features in (FEATURES_CUES, FEATURES_HEX, FEATURES_SKIP)
 
     @classmethod
     def from_card(cls, d: dict[str, Any]) -> HashSpec:
@@ -250,11 +257,15 @@ class HashSpec:
             char_ngrams=tuple(int(n) for n in d["char_ngrams"]),
             words=bool(d["words"]),
             features=str(d["features"]),
+            skip_gaps=tuple(int(g) for g in d.get("skip_gaps", SKIP_GAPS)),
         )
 
     def card(self) -> dict[str, Any]:
         """This spec as JSON-able card data."""
-        return {**asdict(self), "char_ngrams": list(self.char_ngrams)}
+        card = {**asdict(self), "char_ngrams": list(self.char_ngrams), "skip_gaps": list(self.skip_gaps)}
+        if self.features != FEATURES_SKIP:
+            del card["skip_gaps"]  # cards of the featurisers before v5 stay as they were
+        return card
 
     def hashes(self, texts: Sequence[str], cues: Sequence[str | None] | None = None) -> _Hashed:
         """The n-gram hashes of ``texts``, all rows in one pass over their concatenated bytes.
@@ -310,6 +321,12 @@ class HashSpec:
                 word_rows = [t_row, t_row[1:][same]]
                 word_pos = [t_start, t_start[:-1][same]]
                 words = [wh, (wh[:-1] * _BIGRAM + wh[1:])[same]]
+                if self.features == FEATURES_SKIP:
+                    for gap in self.skip_gaps:
+                        near = t_row[gap:] == t_row[:-gap]
+                        word_rows.append(t_row[gap:][near])
+                        word_pos.append(t_start[:-gap][near])
+                        words.append(((wh[:-gap] * _BIGRAM + wh[gap:]) ^ (_SALT_SKIP * np.uint32(gap)))[near])
         return _Hashed(n_rows, starts, block, chars, word_rows, words, word_pos, data)
 
     def bucket(self, h: np.ndarray) -> np.ndarray:
@@ -454,7 +471,7 @@ class _Hashed:
     starts: np.ndarray  # first character position of each row's block
     block: np.ndarray  # character positions per row (its length plus the padding)
     chars: list[np.ndarray]  # per n: the hash at every character position (aligned with the blocks)
-    word_rows: list[np.ndarray]  # unigrams, bigrams: the row of each
+    word_rows: list[np.ndarray]  # unigrams, bigrams (and skip bigrams, soar-hash-v5): the row of each
     words: list[np.ndarray]
     word_pos: list[np.ndarray]  # unigrams, bigrams: the batch position each starts at
     data: np.ndarray  # the batch's (digit-folded) bytes, rows separated by NUL padding

@@ -26,7 +26,16 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from soar.detect.calibration import RowMatches, cv_calibration
 from soar.detect.combiner import cv_combiner, evidence_features
-from soar.detect.ml import FEATURE_VERSIONS, FEATURES, FEATURES_CUES, HashSpec, TextModel, sentence_runs, sha256_file
+from soar.detect.ml import (
+    FEATURE_VERSIONS,
+    FEATURES,
+    FEATURES_CUES,
+    SKIP_GAPS,
+    HashSpec,
+    TextModel,
+    sentence_runs,
+    sha256_file,
+)
 from soar.detect.normalize import normalize
 from soar.errors import ContentError
 
@@ -36,6 +45,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "char_ngrams": [3, 4, 5],
     "words": True,
     "features": FEATURES_CUES,
+    "skip_gaps": list(SKIP_GAPS),  # word skip bigrams of featuriser soar-hash-v5 (ignored by the others)
     "C": 32.0,
     "class_weight": "balanced",
     "cv_folds": 5,
@@ -326,6 +336,7 @@ def train_family(
         char_ngrams=tuple(params["char_ngrams"]),
         words=params["words"],
         features=params["features"],
+        skip_gaps=tuple(int(g) for g in params["skip_gaps"]),
     )
     train_path = Path(corpora_dir) / family / "train.jsonl"
     eval_path = Path(corpora_dir) / family / "eval.jsonl"
