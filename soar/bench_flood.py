@@ -93,6 +93,9 @@ class FloodOptions(BaseModel):
     db: str = Field("sqlite", description="sqlite, postgres or a PostgreSQL URL")
     kinds: tuple[str, ...] = Field(tuple(KINDS), description="hostile kinds, in turn (the 10 MB ones: ``big``)")
     pin: bool = Field(False, description="the worker on a core of its own, the broker and the bench on the rest")
+    rounds: int = Field(
+        1, ge=1, le=50, description="clean and flood phases alternate this many times, each with its share of events"
+    )
 
     @field_validator("kinds")
     @classmethod
@@ -267,6 +270,12 @@ async def _wait_markers(consumer: AIOKafkaConsumer, wanted: set[str], timeout: f
     return seen
 
 
+def _share(items: Sequence[Any], r: int, rounds: int) -> Sequence[Any]:
+    """Round ``r``'s contiguous share of ``items`` (the shares of ``rounds`` rounds cover them all, once)."""
+    n = len(items)
+    return items[r * n // rounds : (r + 1) * n // rounds]
+
+
 async def _phase(
     producer: AIOKafkaProducer, findings: AIOKafkaConsumer, topic: str, records: list[tuple[str, bytes]], markers: list
 ) -> tuple[float, list[dict[str, Any]]]:
@@ -304,8 +313,9 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
     replayable = [v.sign("lifecycle", {"state": "heartbeat"}) for v in victims for _ in range(4)]
     hostile = Hostile(victims, replayable)
     bad, kinds = hostile.records(n_bad, big, opts.kinds)
-    mixed = [(e.agent_id, e.raw) for e in good] + bad
+    mixed = [(e.agent_id, e.raw, True) for e in good] + [(k, v, False) for k, v in bad]
     random.Random(5).shuffle(mixed)
+    rounds = min(opts.rounds, len(clean), len(mixed))
     result: dict[str, Any] = {
         "events": len(mixed),
         "good": len(good),
@@ -313,6 +323,7 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
         "hostile_by_kind": dict(kinds),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "database": make_url(url).get_backend_name(),
+        "rounds": rounds,
     }
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.broker,
@@ -324,8 +335,8 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
     try:
         say("starting broker and one worker ...")
         await services.start(api=False)
-        markers = _markers(settings.partitions) + _markers(settings.partitions)
-        await register_agents(settings.db_url, agents + victims + markers)
+        markers = [_markers(settings.partitions) for _ in range(2 * rounds)]  # fresh ones for every phase
+        await register_agents(settings.db_url, agents + victims + [m for ms in markers for m in ms])
         await producer.start()
         await findings.start()
         await assign_topic(findings, topics.findings, settings.partitions, from_start=True)
@@ -334,40 +345,57 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
         if opts.pin:
             result["pinned_cores"] = pin_rig(services, [pid])
 
-        def cpu() -> tuple[float, float, float]:  # worker with its helper, its main thread, the embedded broker
-            return _cpu_seconds(pid), _cpu_seconds(pid, main_thread=True), _cpu_seconds(broker) if broker else 0.0
+        def cpu() -> list[float]:  # worker with its helper, its main thread, the embedded broker
+            return [_cpu_seconds(pid), _cpu_seconds(pid, main_thread=True), _cpu_seconds(broker) if broker else 0.0]
 
         # the replayable events' first sightings, and a warm-up, before any clock starts
         for e in replayable:
             await producer.send(topics.telemetry, e.raw, key=e.agent_id.encode())
         await producer.flush()
 
-        say(f"clean: {len(clean)} good events ...")
-        cpu0 = cpu()
-        dt, _ = await _phase(producer, findings, topics.telemetry, [(e.agent_id, e.raw) for e in clean], markers[:4])
-        cpu_clean = [b - a for a, b in zip(cpu0, cpu(), strict=True)]
-        result["clean_good_events_per_s"] = round(len(clean) / dt)
-        result["clean_worker_cpu_us_per_event"] = round(cpu_clean[0] / len(clean) * 1e6, 1)
-        say(f"  {result['clean_good_events_per_s']} good events/s")
-
-        # the clean phase ends when its last events' findings are out; their playbook runs may still be going,
-        # and would otherwise be counted against the flood
-        result["settled_s"] = await settle(_process_tree(pid))
-        say(f"flood: {len(good)} good events mixed with {len(bad)} hostile ones ...")
-        cpu0 = cpu()
-        dt, seen = await _phase(producer, findings, topics.telemetry, mixed, markers[4:])
-        cpu_flood = [b - a for a, b in zip(cpu0, cpu(), strict=True)]
-        result["flood_good_events_per_s"] = round(len(good) / dt)
-        result["flood_all_events_per_s"] = round(len(mixed) / dt)
-        result["flood_worker_cpu_us_per_event"] = round(cpu_flood[0] / len(mixed) * 1e6, 1)
-        # what a hostile record adds (both phases have as many good events of the same mix): the worker with its
+        # With rounds > 1 the phases alternate (clean, flood, clean, flood, ...), each round with its share of the
+        # events, and the rates are the sums over the rounds, so a drift of the machine's speed over a run slows both
+        # sides alike instead of whichever phase ran second; each round's ratio is reported too.
+        seen: list[dict[str, Any]] = []
+        dt = {"clean": 0.0, "flood": 0.0}
+        used = {"clean": [0.0, 0.0, 0.0], "flood": [0.0, 0.0, 0.0]}
+        by_round: list[float] = []
+        for r in range(rounds):
+            part = {
+                "clean": [(e.agent_id, e.raw) for e in _share(clean, r, rounds)],
+                "flood": [(k, v) for k, v, _ in _share(mixed, r, rounds)],
+            }
+            n_good = {"clean": len(part["clean"]), "flood": sum(1 for *_, ok in _share(mixed, r, rounds) if ok)}
+            rates = {}
+            for i, phase in enumerate(("clean", "flood")):
+                say(f"round {r + 1}/{rounds}, {phase}: {len(part[phase])} events ({n_good[phase]} good) ...")
+                cpu0 = cpu()
+                took, found = await _phase(producer, findings, topics.telemetry, part[phase], markers[2 * r + i])
+                used[phase] = [u + b - a for u, a, b in zip(used[phase], cpu0, cpu(), strict=True)]
+                dt[phase] += took
+                seen.extend(found)
+                rates[phase] = n_good[phase] / took
+                # a phase ends when its last events' findings are out; their playbook runs may still be going,
+                # and would otherwise be counted against the next phase
+                result["settled_s"] = round(result.get("settled_s", 0.0) + await settle(_process_tree(pid)), 1)
+            by_round.append(round(rates["flood"] / rates["clean"], 2))
+        result["clean_good_events_per_s"] = round(len(clean) / dt["clean"])
+        result["clean_worker_cpu_us_per_event"] = round(used["clean"][0] / len(clean) * 1e6, 1)
+        result["flood_good_events_per_s"] = round(len(good) / dt["flood"])
+        result["flood_all_events_per_s"] = round(len(mixed) / dt["flood"])
+        result["flood_worker_cpu_us_per_event"] = round(used["flood"][0] / len(mixed) * 1e6, 1)
+        # what a hostile record adds (both sides have as many good events of the same mix): the worker with its
         # helper, its main thread, and the embedded broker (which also takes in the dead letters)
         scale = len(good) / len(clean)
         for key, i in (("worker", 0), ("worker_main", 1), ("broker", 2)):
-            extra = (cpu_flood[i] - cpu_clean[i] * scale) / len(bad)
+            extra = (used["flood"][i] - used["clean"][i] * scale) / len(bad)
             result[f"{key}_cpu_us_per_hostile"] = round(extra * 1e6, 1) if i < 2 or broker else None
         result["good_throughput_kept"] = round(result["flood_good_events_per_s"] / result["clean_good_events_per_s"], 2)
-        say(f"  {result['flood_good_events_per_s']} good events/s ({result['flood_all_events_per_s']} events/s in all)")
+        result["kept_by_round"] = by_round
+        say(
+            f"  {result['flood_good_events_per_s']} good events/s in the flood, "
+            f"{result['clean_good_events_per_s']} clean: kept {result['good_throughput_kept']} (by round {by_round})"
+        )
 
         result.update(await dead_letter_counts(settings, kinds, timeout=120))
         rejected = ("bad_signature", "unknown_agent")

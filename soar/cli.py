@@ -312,6 +312,7 @@ def bench_flood_cmd(
     db: str = typer.Option("sqlite", help=DB_HELP),
     kinds: str = typer.Option("", help="hostile kinds to send, comma-separated (default: all of them)"),
     pin: bool = typer.Option(False, "--pin", help="the worker on a core of its own; the broker and bench on the rest"),
+    rounds: int = typer.Option(1, help="clean and flood phases alternate this many times (the rates sum the rounds)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Good events/s with and without a flood of hostile events, dead letters by reason, worker peak RSS."""
@@ -322,7 +323,9 @@ def bench_flood_cmd(
 
     chosen = {"kinds": tuple(k.strip() for k in kinds.split(",") if k.strip())} if kinds else {}
     try:
-        opts = FloodOptions(events=events, big=big, good_fraction=good_fraction, db=db, pin=pin, **chosen)
+        opts = FloodOptions(
+            events=events, big=big, good_fraction=good_fraction, db=db, pin=pin, rounds=rounds, **chosen
+        )
     except ValidationError as e:
         raise typer.BadParameter(validation_detail(e)) from e
     result = bench_flood(opts, console=None if as_json else console)

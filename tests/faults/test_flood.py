@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
 async def test_flood_of_hostile_events_is_dead_lettered_and_good_events_flow(db: str) -> None:
-    r = await bench_flood_async(FloodOptions(events=2000, big=3, db=db))
+    r = await bench_flood_async(FloodOptions(events=2000, big=3, db=db, rounds=2))  # clean, flood, clean, flood
     assert r["database"] == ("sqlite" if db == "sqlite" else "postgresql")
     assert r["worker_alive"]
     assert set(r["hostile_by_kind"]) == set(OUTCOME) and r["hostile_by_kind"]["too_large"] == 3
@@ -24,6 +24,7 @@ async def test_flood_of_hostile_events_is_dead_lettered_and_good_events_flow(db:
     assert r["dead_letters_unlocated"] == 0  # partition/offset, size, sha256 and a <= 4 KB prefix, every one
     assert r["identity_findings_expected"] > 0 and r["identity_findings_missing"] == 0
     assert r["clean_good_events_per_s"] > 0 and r["flood_good_events_per_s"] > 0  # markers after all good events
+    assert r["rounds"] == 2 and len(r["kept_by_round"]) == 2 and all(k > 0 for k in r["kept_by_round"])
     assert isinstance(r["worker_cpu_us_per_hostile"], float) and isinstance(r["broker_cpu_us_per_hostile"], float)
     # generous bound: three 10 MB records pass through; a dead letter keeps a 4 KB prefix of each
     assert r["worker_peak_rss_mb"] < 1024, r["worker_peak_rss_mb"]
