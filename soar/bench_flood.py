@@ -361,12 +361,13 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
         used = {"clean": [0.0, 0.0, 0.0], "flood": [0.0, 0.0, 0.0]}
         by_round: list[float] = []
         for r in range(rounds):
+            flood = _share(mixed, r, rounds)
             part = {
                 "clean": [(e.agent_id, e.raw) for e in _share(clean, r, rounds)],
-                "flood": [(k, v) for k, v, _ in _share(mixed, r, rounds)],
+                "flood": [(k, v) for k, v, _ in flood],
             }
-            n_good = {"clean": len(part["clean"]), "flood": sum(1 for *_, ok in _share(mixed, r, rounds) if ok)}
-            rates = {}
+            n_good = {"clean": len(part["clean"]), "flood": sum(1 for *_, ok in flood if ok)}
+            rates: dict[str, float] = {}
             for i, phase in enumerate(("clean", "flood")):
                 say(f"round {r + 1}/{rounds}, {phase}: {len(part[phase])} events ({n_good[phase]} good) ...")
                 cpu0 = cpu()

@@ -473,7 +473,7 @@ class _Hashed:
     chars: list[np.ndarray]  # per n: the hash at every character position (aligned with the blocks)
     word_rows: list[np.ndarray]  # unigrams, bigrams (and skip bigrams, soar-hash-v5): the row of each
     words: list[np.ndarray]
-    word_pos: list[np.ndarray]  # unigrams, bigrams: the batch position each starts at
+    word_pos: list[np.ndarray]  # unigrams, bigrams (, skip bigrams): the batch position each starts at
     data: np.ndarray  # the batch's (digit-folded) bytes, rows separated by NUL padding
 
 
