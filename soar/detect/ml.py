@@ -242,6 +242,10 @@ class HashSpec:
     features: str = FEATURES
     skip_gaps: tuple[int, ...] = SKIP_GAPS  # read by FEATURES_SKIP only
 
+    def __post_init__(self) -> None:
+        if not all(isinstance(g, int) and g >= 2 for g in self.skip_gaps):
+            raise ContentError(f"skip_gaps {list(self.skip_gaps)!r}: word gaps of 2 or more (1 is the bigram)")
+
     @property
     def cues(self) -> bool:
         """Whether the cue words of ``soar.detect.cues`` are appended to every text (``soar-hash-v3`` and on)."""

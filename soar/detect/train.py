@@ -336,7 +336,7 @@ def train_family(
         char_ngrams=tuple(params["char_ngrams"]),
         words=params["words"],
         features=params["features"],
-        skip_gaps=tuple(int(g) for g in params["skip_gaps"]),
+        skip_gaps=tuple(params["skip_gaps"]) if isinstance(params["skip_gaps"], list) else (params["skip_gaps"],),
     )
     train_path = Path(corpora_dir) / family / "train.jsonl"
     eval_path = Path(corpora_dir) / family / "eval.jsonl"
