@@ -208,8 +208,7 @@ class WorkerRuntime:
         if self.detect:
             # only payloads that have the field: a pydantic model answers getattr on a missing attribute by raising
             # inside its __getattr__ (~3 µs each), and most events name no credential
-            payloads = [item.event.payload for item in parsed]
-            creds = [p.credential_id for p in payloads if "credential_id" in type(p).model_fields]
+            creds = [p.credential_id for i in parsed if "credential_id" in type(p := i.event.payload).model_fields]
             await self.store_retry.run(lambda: self.learn_unknown_credentials(creds), "learn credentials")
         # Advanced/Optimized: reads are checked against the ledger (after the batch before recorded its writes)
         await self.store_retry.run(lambda: self.ledger_reads.prime(parsed), "ledger reads")

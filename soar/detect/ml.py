@@ -178,10 +178,16 @@ def mask_volatile(text: str) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.!?]) |\n")
 
 
+def _sentences(text: str, min_chars: int = 1) -> list[str]:
+    """The sentences of ``text`` as ``HashSpec.dot_spans`` splits them (after ``.``, ``!`` or ``?`` and a space,
+    and at line breaks), those under ``min_chars`` characters left out."""
+    return [s for s in _SENTENCE_END.split(text) if len(s.strip()) >= min_chars]
+
+
 def sentence_runs(text: str, spans: Sequence[int] = SPANS) -> list[str]:
-    """Every run of ``spans`` consecutive sentences of ``text``, split the way ``HashSpec.dot_spans`` splits
-    (after ``.``, ``!`` or ``?`` and a space, and at line breaks); for training on sentence-sized rows."""
-    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    """Every run of ``spans`` consecutive sentences of ``text`` (``_sentences``); for training on sentence-sized
+    rows."""
+    sentences = _sentences(text)
     return [" ".join(sentences[i : i + k]) for k in spans for i in range(len(sentences) - k + 1)]
 
 
@@ -202,7 +208,7 @@ def cue_sentences(
         known = cues[i] if cues is not None else None
         if (_cue_count(known) if known is not None else len(cues_of(text))) < min_cues:
             continue
-        sentences = [s for s in _SENTENCE_END.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+        sentences = _sentences(text, MIN_SENTENCE_CHARS)
         if len(sentences) < 2:
             continue
         for sentence in sentences:
