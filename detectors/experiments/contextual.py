@@ -18,6 +18,12 @@ Recipe (docs/detectors.md, "A contextual model"):
   pooling of the last layer, then the head; binary cross-entropy;
 * a text's score is the highest logit of its windows.
 
+``train --conv DIM,FILTERS,WIDTH[,WIDTH...]`` trains a small convolutional classifier instead (docs/detectors.md,
+"A convolutional model over word-piece embeddings"): the encoder's word-piece input embeddings, frozen, projected
+to DIM, convolutions of those widths with FILTERS each, the highest value over a window's positions, a linear unit;
+same windows and labels, ``--epochs`` passes. ``score --route-user`` scores the user's own prompts with the
+deployed classifier alone and only untrusted text with the sum.
+
 Usage::
 
     python detectors/experiments/contextual.py train --data detectors/corpora/injection/train.jsonl --out /tmp/ctx
@@ -80,13 +86,48 @@ class Classifier(torch.nn.Module):
         return self.head((hidden * m).sum(1) / m.sum(1)).squeeze(-1)
 
 
-def load(model_dir: Path | None = None, lora_rank: int = 0) -> tuple[Any, Classifier]:
+class Convolutional(torch.nn.Module):
+    """A small convolutional classifier over the encoder's word-piece input embeddings (no attention): the
+    pretrained 384-wide table, frozen, projected to ``dim``; convolutions of the given ``widths`` with ``filters``
+    each, ReLU, the highest value of each filter over the window's real positions, one linear unit. At inference
+    the table and its projection fold into one ``dim``-wide table, so a text costs a lookup and the convolutions."""
+
+    def __init__(self, table: torch.Tensor, dim: int, filters: int, widths: tuple[int, ...]) -> None:
+        super().__init__()
+        self.table = torch.nn.Embedding.from_pretrained(table, freeze=True, padding_idx=0)
+        self.proj = torch.nn.Linear(table.shape[1], dim)
+        self.convs = torch.nn.ModuleList(torch.nn.Conv1d(dim, filters, w, padding=w // 2) for w in widths)
+        self.drop = torch.nn.Dropout(0.1)
+        self.head = torch.nn.Linear(filters * len(widths), 1)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.drop(self.proj(self.table(ids))).transpose(1, 2)  # (batch, dim, positions)
+        pad = (mask == 0).unsqueeze(1)
+        pooled = []
+        for conv in self.convs:
+            h = torch.relu(conv(x))[..., : ids.shape[1]]
+            pooled.append(h.masked_fill(pad, 0.0).amax(dim=2))
+        return self.head(self.drop(torch.cat(pooled, dim=1))).squeeze(-1)
+
+
+def load(
+    model_dir: Path | None = None, lora_rank: int = 0, arch: dict[str, Any] | None = None
+) -> tuple[Any, torch.nn.Module]:
     """The tokenizer and the classifier: the bundled encoder with a fresh head (and fresh low-rank adapters on
     its attention's query and value projections when ``lora_rank`` > 0), or a fine-tuned state: ``state.pt``
-    (every weight) or ``adapters.pt`` (the adapters and the head, over the pinned encoder)."""
+    (every weight) or ``adapters.pt`` (the adapters and the head, over the pinned encoder). ``arch`` (or a card's
+    ``conv``) asks for the convolutional classifier over the encoder's input embeddings instead."""
     base = str(get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(base)
     encoder = AutoModel.from_pretrained(base)
+    if model_dir is not None and (model_dir / "card.json").exists():
+        arch = json.loads((model_dir / "card.json").read_text()).get("conv") or arch
+    if arch:
+        table = encoder.embeddings.word_embeddings.weight.detach().clone()
+        conv = Convolutional(table, arch["dim"], arch["filters"], tuple(arch["widths"]))
+        if model_dir is not None:
+            conv.load_state_dict(torch.load(model_dir / "state.pt"))
+        return tokenizer, conv
     if model_dir is not None and (model_dir / "adapters.pt").exists():
         lora_rank = json.loads((model_dir / "card.json").read_text())["lora_rank"]
     if lora_rank:
@@ -143,12 +184,18 @@ def train(
     threads: int = typer.Option(2),
     seed: int = typer.Option(0),
     lora_rank: int = typer.Option(0, help="train low-rank adapters of this rank and the head, not every weight"),
+    conv: str = typer.Option("", help="the convolutional classifier instead: DIM,FILTERS,WIDTH[,WIDTH...]"),
+    epochs: int = typer.Option(1),
 ) -> None:
-    """Fine-tune the encoder and head for one epoch on window labels."""
+    """Fine-tune the encoder and head (or train the convolutional classifier) on window labels."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
-    tokenizer, model = load(lora_rank=lora_rank)
+    arch = None
+    if conv:
+        dim, filters, *widths = (int(v) for v in conv.split(","))
+        arch = {"dim": dim, "filters": filters, "widths": widths}
+    tokenizer, model = load(lora_rank=lora_rank, arch=arch)
     examples: list[tuple[list[int], int]] = []
     for row in read_jsonl(data):
         for ids, holds in windows(tokenizer, row["text"], row.get("attack_span")):
@@ -156,7 +203,7 @@ def train(
                 examples.append((ids, 0))
             elif "attack_span" not in row or holds:
                 examples.append((ids, 1))
-    random.shuffle(examples)
+    examples = [x for _ in range(epochs) for x in random.sample(examples, len(examples))]
     steps = len(examples) // batch_size
     typer.echo(f"{len(examples)} windows ({sum(y for _, y in examples)} attack), {steps} steps")
     trained = [p for p in model.parameters() if p.requires_grad]
@@ -183,11 +230,12 @@ def train(
         torch.save(model.state_dict(), out / "state.pt")
     card = {"data": str(data), "windows": len(examples), "steps": steps, "batch_size": batch_size, "lr": lr,
             "seed": seed, "window": WINDOW, "stride": STRIDE, "lora_rank": lora_rank,
-            "trained_parameters": sum(p.numel() for p in trained), "seconds": round(time.time() - t0)}  # fmt: skip
+            "trained_parameters": sum(p.numel() for p in trained), "seconds": round(time.time() - t0),
+            "conv": arch, "epochs": epochs}  # fmt: skip
     (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
 
 
-def contextual_scores(tokenizer: Any, model: Classifier, texts: list[str], batch_size: int = 64) -> np.ndarray:
+def contextual_scores(tokenizer: Any, model: torch.nn.Module, texts: list[str], batch_size: int = 64) -> np.ndarray:
     """Each text's highest window logit (windows scored shortest first, so batches pad little)."""
     seqs: list[list[int]] = []
     owner: list[int] = []
@@ -238,16 +286,26 @@ def score(
     detectors: Path = typer.Option(Path("detectors"), help="detectors dir of the deployed classifier"),
     threads: int = typer.Option(2),
     threshold: float = typer.Option(0.0, help="the contextual model's operating point (a logit; 0 is its 0.5)"),
+    route_user: bool = typer.Option(False, help="the user's own prompts (source user): the deployed score, twice"),
 ) -> None:
-    """Recall at 1% FPR and ROC AUC: contextual, deployed, and both standardised and summed."""
+    """Recall at 1% FPR and ROC AUC: contextual, deployed, and both standardised and summed (with the paired 90%
+    bootstrap interval of the sum's difference from the deployed classifier's recall at 1% FPR).
+
+    With ``--route-user`` a row whose source is ``user`` is scored by the deployed classifier alone (its
+    standardised score counted twice, on the sum's scale): the second model then judges untrusted text only."""
     from sklearn.metrics import roc_auc_score
+
+    from soar.eval.metrics import compare
 
     both = _scorer(model, detectors, threads)
     ref_ctx, ref_dep, _ = both(reference)
     for path in data:
         ctx, dep, rows = both(path)
         y = np.array([int(r["label"]) for r in rows])
-        summed = (ctx - ref_ctx.mean()) / ref_ctx.std() + (dep - ref_dep.mean()) / ref_dep.std()
+        z_dep = (dep - ref_dep.mean()) / ref_dep.std()
+        summed = (ctx - ref_ctx.mean()) / ref_ctx.std() + z_dep
+        if route_user:
+            summed = np.where([r.get("source") == "user" for r in rows], 2 * z_dep, summed)
         line = [path.name]
         for name, s in (("contextual", ctx), ("deployed", dep), ("sum", summed)):
             point = threshold if name == "contextual" else 0.0  # each at its own operating point
@@ -256,6 +314,9 @@ def score(
                     line.append(f"{name} flags {np.mean(s >= point):.4f}")
                 continue
             line.append(f"{name} {recall_at_fpr(y, s):.3f} (AUC {roc_auc_score(y, s):.3f})")
+            if name == "sum":
+                vs = compare(y, s, dep, "deployed")
+                line.append(f"sum - deployed {vs.difference:+.3f} ({vs.interval[0]:+.3f} to {vs.interval[1]:+.3f})")
             if name != "sum":
                 flagged, found = np.mean(s[y == 0] >= point), np.mean(s[y == 1] >= point)
                 line.append(f"{name} flags {flagged:.4f} of benign, finds {found:.3f}")
@@ -263,7 +324,7 @@ def score(
 
 
 def cached_scores(
-    model_dir: Path, tokenizer: Any, clf: Classifier, path: Path, rows: list[dict[str, Any]]
+    model_dir: Path, tokenizer: Any, clf: torch.nn.Module, path: Path, rows: list[dict[str, Any]]
 ) -> np.ndarray:
     """The contextual scores of ``rows`` (read from ``path``), kept in ``model_dir`` under the file's name and hash."""
     cache = model_dir / f"scores-{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}.npy"
