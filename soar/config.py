@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         default=True,
         description="fast engine: check and score the next batch in a helper process while this one is detected",
     )
+    gc_young_threshold: int = Field(
+        default=50_000,
+        ge=700,
+        description="fast engine: container objects allocated (net) before the collector's young pass (Python's "
+        "default 700: a batch of 2,048 events, alive through ~100 such passes, was promoted and walked again)",
+    )
     session_timeout_s: float = 10.0
     heartbeat_s: float = 1.0
     worker_web_port: int = 0  # 0: no faust web server

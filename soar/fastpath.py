@@ -439,11 +439,7 @@ class FastWorker:
                 starting.create_task(start_responding())
             if detect:
                 starting.create_task(start_detecting())
-        # What start-up loaded (detector models and rule packs, playbooks, the key directory, libraries) lives as
-        # long as the process. Frozen, it is out of the collector's sight: a full collection no longer walks its
-        # ~200k objects, which took 140-305 ms in the detect worker, a pause on every event in flight.
-        gc.collect()
-        gc.freeze()
+        settle_heap(self.settings.gc_young_threshold)
         watcher = self.trace.start()  # after that collection: the trace shows pauses in service, not start-up's
         if watcher is not None:
             tasks.append(watcher)
@@ -470,6 +466,21 @@ class FastWorker:
 
     def _trace_step(self, run_id: str, step_id: str, phase: str) -> None:
         self.trace.write(kind="step", t=time.time(), run=run_id, step=step_id, phase=phase)
+
+
+def settle_heap(young_threshold: int) -> None:
+    """Once start-up is done: freeze its heap and space the collector's young passes ``young_threshold`` apart.
+
+    What start-up loaded (detector models and rule packs, playbooks, the key directory, libraries) lives as long
+    as the process. Frozen, it is out of the collector's sight: a full collection no longer walks its ~200k
+    objects, which took 140-305 ms in the detect worker, a pause on every event in flight. A batch's events live
+    while it is handled; at Python's threshold (700) the collector walked a batch of 2,048 about a hundred times
+    and promoted it to the older generations, whose passes then walked it again: 2.0-2.7 s of a flood bench's
+    ~36 CPU seconds. At 50,000 it was 0.2-0.35 s, in 2-4 passes of at most ~90 ms, where the older generation's
+    19 full passes took up to 104 ms each (docs/performance.md, "The garbage collector's thresholds")."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(young_threshold, *gc.get_threshold()[1:])
 
 
 def run_fast_worker(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from soar.broker import EmbeddedBroker
 from soar.config import Settings
-from soar.fastpath import FastWorker
+from soar.fastpath import FastWorker, settle_heap
 from soar.topics import TopicMap
 
 pytestmark = pytest.mark.integration
@@ -141,3 +142,25 @@ async def test_respond_loop_delivers_a_failed_batch_again_and_commits_past_it_on
             await asyncio.sleep(0.1)
     assert ok, attempts
     assert attempts.count(b"flaky") == 2
+
+
+def test_settle_heap_freezes_what_start_up_made_and_spaces_the_young_passes() -> None:
+    before = gc.get_threshold()
+    loaded = [{"rule": i} for i in range(1000)]  # what start-up keeps: tracked containers, alive
+    try:
+        settle_heap(50_000)
+        assert gc.get_threshold() == (50_000, *before[1:])
+        assert gc.get_freeze_count() >= len(loaded)
+        start = gc.get_count()[0]
+        batch = [[i] for i in range(10_000)]  # a batch's objects, alive while it is handled
+        assert gc.get_count()[0] >= start + len(batch)  # no young pass walked them meanwhile
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def test_the_young_threshold_is_a_setting_and_never_below_pythons() -> None:
+    assert Settings().gc_young_threshold == 50_000
+    assert Settings(gc_young_threshold=20_000).gc_young_threshold == 20_000
+    with pytest.raises(ValueError, match="gc_young_threshold"):
+        Settings(gc_young_threshold=100)
