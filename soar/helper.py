@@ -73,14 +73,22 @@ class HelperProcess:
             self.restart()
             return None
 
+    def try_start(self) -> bool:
+        """``start``, or say why not and stay stopped: never raises. A helper that cannot start (seen once: the
+        resource tracker's pipe broken while the pool was made) must not stop the worker, which then checks and
+        scores every batch itself (``verify`` and ``predict`` answer None)."""
+        try:
+            self.start()
+            return True
+        except Exception as e:
+            log.warning("helper process did not start; the worker checks and scores alone", error=str(e)[:200])
+            self.close()
+            return False
+
     def restart(self) -> None:
         """Drop a broken helper and start another (the caller does the batch in hand itself)."""
         self.close()
-        try:
-            self.start()
-        except Exception as e:  # never let the helper stop the worker: it works alone until the next restart
-            log.warning("helper process did not start", error=str(e)[:200])
-            self.close()
+        self.try_start()
 
     def close(self) -> None:
         """Stop the helper."""

@@ -91,11 +91,12 @@ class Pipeline:
         self.verdicts = VerdictCache(settings.signature_cache_size)
 
     def start_helper(self) -> None:
-        """Start the helper process (``soar.helper``) with the injection classifier, for ``begin``."""
+        """Start the helper process (``soar.helper``) with the injection classifier, for ``begin``; if it cannot
+        start, the pipeline goes on without it (``HelperProcess.try_start``)."""
         model = next((getattr(d, "model", None) for d in self.detectors if hasattr(d, "begin")), None)
         helper = HelperProcess(model)
-        helper.start()
-        self.helper = helper
+        if helper.try_start():
+            self.helper = helper
 
     def begin(self, parsed: Sequence[Ingested]) -> PendingChecks:
         """Start what a decoded batch needs before it can be detected: its signature checks and, with a helper

@@ -163,3 +163,27 @@ def test_a_helper_that_dies_under_a_batch_changes_nothing_and_is_replaced() -> N
         assert again is not None and again.result() == []  # a new helper took over
     finally:
         h.close()
+
+
+class _Unloadable:
+    """A classifier the helper cannot load: unpickling it in the helper process raises."""
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return int, ("not a model",)
+
+
+def test_a_helper_that_cannot_start_leaves_the_worker_checking_and_scoring_alone() -> None:
+    alone = _pipeline(None)
+    expected = _summary(alone.process(_batch(40)))
+    p = _pipeline(None)
+    injection = next(d for d in p.detectors if hasattr(d, "begin"))
+    kept = injection.model
+    injection.model = _Unloadable()  # what start_helper hands the helper
+    try:
+        p.start_helper()  # does not raise
+    finally:
+        injection.model = kept
+    assert p.helper is None
+    parsed, dead = p.ingest(_batch(40))
+    assert _summary(p.analyse(parsed, dead, p.begin(parsed))) == expected
+    p.close()
