@@ -315,11 +315,16 @@ async def register_agents(url: str, agents: list[BenchAgent]) -> None:
             await register_agent(session, a.agent_id, a.public_b64, tools=TOOLS)
 
 
-async def _wait_findings(consumer: AIOKafkaConsumer, wanted: set[str], timeout: float) -> float:
-    """Wait until a finding names each event id in ``wanted``; returns when the last one arrived."""
+async def _wait_findings(
+    consumer: AIOKafkaConsumer, wanted: set[str], timeout: float, check: Callable[[], None] | None = None
+) -> float:
+    """Wait until a finding names each event id in ``wanted``; returns when the last one arrived. ``check`` runs
+    between polls (``Services.check_alive``: a worker that died ends the wait with its log)."""
     deadline = time.monotonic() + timeout
     last = time.perf_counter()
     while wanted and time.monotonic() < deadline:
+        if check is not None:
+            check()
         batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
         for msgs in batch.values():
             for m in msgs:
@@ -385,11 +390,13 @@ async def measure_throughput(
     *,
     broker_pid: int | None = None,
     timeout: float = 300.0,
+    check: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Produce ``load`` then a marker per partition; the clock stops when every marker's finding is back.
 
     ``consumer`` tails the findings topic (``assign_topic``). Worker CPU is summed over ``worker_pids``;
-    the broker's and this process's (the load generator's) CPU are reported beside it.
+    the broker's and this process's (the load generator's) CPU are reported beside it. ``check`` runs while
+    the findings are awaited (``_wait_findings``).
     """
     pids = {"worker": worker_pids, "broker": [broker_pid] if broker_pid else []}
     cpu0 = {name: sum(_cpu_seconds(p) for p in ps) for name, ps in pids.items()}
@@ -401,7 +408,7 @@ async def measure_throughput(
         await producer.send(topic, e.raw, key=e.agent_id.encode())
     await producer.flush()
     produced = time.perf_counter() - t0
-    t_end = await _wait_findings(consumer, {e.event_id for e in marker_events}, timeout=timeout)
+    t_end = await _wait_findings(consumer, {e.event_id for e in marker_events}, timeout=timeout, check=check)
     total = len(load) + len(marker_events)
     out: dict[str, Any] = {
         "events_per_s": round(total / (t_end - t0)),
@@ -684,7 +691,14 @@ async def _bench(
         broker = broker_pid(services)
         result.update(
             await measure_throughput(
-                producer, consumer, topics.telemetry, load, markers, worker_pids, broker_pid=broker
+                producer,
+                consumer,
+                topics.telemetry,
+                load,
+                markers,
+                worker_pids,
+                broker_pid=broker,
+                check=services.check_alive,
             )
         )
         result["worker_idle_cpu_ms_per_s"] = idle

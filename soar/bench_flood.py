@@ -30,7 +30,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -245,16 +245,22 @@ async def dead_letter_counts(settings: Settings, made: Mapping[str, int], timeou
     }
 
 
-async def _drain(consumer: AIOKafkaConsumer, until: Any, timeout: float) -> list[dict[str, Any]]:
+async def _drain(
+    consumer: AIOKafkaConsumer, until: Any, timeout: float, check: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while not until(out) and time.monotonic() < deadline:
+        if check is not None:  # Services.check_alive: a dead worker ends the wait with its log
+            check()
         batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
         out += [orjson.loads(m.value) for msgs in batch.values() for m in msgs]
     return out
 
 
-async def _wait_markers(consumer: AIOKafkaConsumer, wanted: set[str], timeout: float) -> list[dict[str, Any]]:
+async def _wait_markers(
+    consumer: AIOKafkaConsumer, wanted: set[str], timeout: float, check: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
     wanted = set(wanted)
 
     def done(seen: list[dict[str, Any]]) -> bool:
@@ -264,7 +270,7 @@ async def _wait_markers(consumer: AIOKafkaConsumer, wanted: set[str], timeout: f
         return not wanted
 
     done.checked = 0  # type: ignore[attr-defined]
-    seen = await _drain(consumer, done, timeout)
+    seen = await _drain(consumer, done, timeout, check)
     if wanted:
         raise TimeoutError(f"{len(wanted)} marker findings never arrived")
     return seen
@@ -277,7 +283,12 @@ def _share(items: Sequence[Any], r: int, rounds: int) -> Sequence[Any]:
 
 
 async def _phase(
-    producer: AIOKafkaProducer, findings: AIOKafkaConsumer, topic: str, records: list[tuple[str, bytes]], markers: list
+    producer: AIOKafkaProducer,
+    findings: AIOKafkaConsumer,
+    topic: str,
+    records: list[tuple[str, bytes]],
+    markers: list,
+    check: Callable[[], None],
 ) -> tuple[float, list[dict[str, Any]]]:
     marker_events = [attack_event(m) for m in markers]
     t0 = time.perf_counter()
@@ -286,7 +297,7 @@ async def _phase(
     for e in marker_events:
         await producer.send(topic, e.raw, key=e.agent_id.encode())
     await producer.flush()
-    seen = await _wait_markers(findings, {e.event_id for e in marker_events}, timeout=900)
+    seen = await _wait_markers(findings, {e.event_id for e in marker_events}, timeout=900, check=check)
     return time.perf_counter() - t0, seen
 
 
@@ -371,7 +382,9 @@ async def _flood(opts: FloodOptions, console: Console | None) -> dict[str, Any]:
             for i, phase in enumerate(("clean", "flood")):
                 say(f"round {r + 1}/{rounds}, {phase}: {len(part[phase])} events ({n_good[phase]} good) ...")
                 cpu0 = cpu()
-                took, found = await _phase(producer, findings, topics.telemetry, part[phase], markers[2 * r + i])
+                took, found = await _phase(
+                    producer, findings, topics.telemetry, part[phase], markers[2 * r + i], services.check_alive
+                )
                 used[phase] = [u + b - a for u, a, b in zip(used[phase], cpu0, cpu(), strict=True)]
                 dt[phase] += took
                 seen.extend(found)

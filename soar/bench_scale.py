@@ -69,10 +69,7 @@ async def _wait_ready(services: Services, procs: list[subprocess.Popen[bytes]], 
     deadline = time.monotonic() + timeout
     ready = [services.settings.data_dir / f"worker-{i}" / "worker.ready" for i in range(len(procs))]
     while not all(p.exists() for p in ready):
-        for i, proc in enumerate(procs):
-            if proc.poll() is not None:
-                tail = (services.log_dir / f"worker-{i}.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"worker-{i} exited with {proc.returncode}:\n{tail}")
+        services.check_alive(*(f"worker-{i}" for i in range(len(procs))))
         if time.monotonic() > deadline:
             raise TimeoutError(f"workers not ready after {timeout}s; see {services.log_dir}")
         await asyncio.sleep(0.2)
@@ -102,12 +99,21 @@ async def run_workers(
         await assign_topic(consumer, topics.findings, partitions)
         pids = [p.pid for p in procs]
         # every partition is being consumed before the clock starts
-        await measure_throughput(producer, consumer, topics.telemetry, [], warmup, pids, timeout=120)
+        await measure_throughput(
+            producer, consumer, topics.telemetry, [], warmup, pids, timeout=120, check=services.check_alive
+        )
         await asyncio.sleep(1.0)
         idle = await idle_cpu_ms_per_s(pids)
         assert services.broker is not None and services.broker.proc is not None
         row = await measure_throughput(
-            producer, consumer, topics.telemetry, load, markers, pids, broker_pid=services.broker.proc.pid
+            producer,
+            consumer,
+            topics.telemetry,
+            load,
+            markers,
+            pids,
+            broker_pid=services.broker.proc.pid,
+            check=services.check_alive,
         )
     finally:
         await producer.stop()

@@ -107,7 +107,7 @@ class Services:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
             while True:
-                self._check_alive(name)
+                self.check_alive(name)
                 try:
                     if (await client.get(url, timeout=1.0)).status_code == 200:
                         return
@@ -120,16 +120,19 @@ class Services:
     async def _wait_file(self, path: Path, name: str, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while not path.exists():
-            self._check_alive(name)
+            self.check_alive(name)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} not ready after {timeout}s; see {self.log_dir / name}.log")
             await asyncio.sleep(0.1)
 
-    def _check_alive(self, name: str) -> None:
-        proc = self.procs.get(name)
-        if proc is not None and proc.poll() is not None:
-            tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+    def check_alive(self, *names: str) -> None:
+        """Raise RuntimeError, with the end of its log, for the first of ``names`` (default: every child) that
+        has exited: a bench or a wait then fails at once instead of waiting out its timeout."""
+        for name in names or tuple(self.procs):
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
 
     def stop(self) -> None:
         """SIGTERM every child (then SIGKILL after 10 s), then the broker."""
