@@ -619,6 +619,9 @@ async def measure_containment(
             landed[atk.event_id] = await producer.send(topic, atk.raw, key=atk.agent_id.encode())
             next_attack += attack_every
         await asyncio.sleep(max(0.0, start + (sent / rate) - time.perf_counter()))
+    for key, value in hostile[j:]:  # the last tick may end the loop short of them: each must be sent, and dead-lettered
+        await producer.send(topic, value, key=key.encode())
+    j = len(hostile)
     await producer.flush()
     elapsed = time.perf_counter() - start
     achieved = i / elapsed
