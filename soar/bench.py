@@ -315,11 +315,17 @@ async def register_agents(url: str, agents: list[BenchAgent]) -> None:
             await register_agent(session, a.agent_id, a.public_b64, tools=TOOLS)
 
 
-async def _wait_findings(
-    consumer: AIOKafkaConsumer, wanted: set[str], timeout: float, check: Callable[[], None] | None = None
+async def wait_findings(
+    consumer: AIOKafkaConsumer,
+    wanted: set[str],
+    timeout: float,
+    check: Callable[[], None] | None = None,
+    seen: list[dict[str, Any]] | None = None,
 ) -> float:
     """Wait until a finding names each event id in ``wanted``; returns when the last one arrived. ``check`` runs
-    between polls (``Services.check_alive``: a worker that died ends the wait with its log)."""
+    between polls (``Services.check_alive``: a worker that died ends the wait with its log); every finding read
+    is appended to ``seen`` when it is given."""
+    wanted = set(wanted)
     deadline = time.monotonic() + timeout
     last = time.perf_counter()
     while wanted and time.monotonic() < deadline:
@@ -328,7 +334,10 @@ async def _wait_findings(
         batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
         for msgs in batch.values():
             for m in msgs:
-                ids = orjson.loads(m.value).get("event_ids", [])
+                finding = orjson.loads(m.value)
+                if seen is not None:
+                    seen.append(finding)
+                ids = finding.get("event_ids", [])
                 if wanted.intersection(ids):
                     wanted.difference_update(ids)
                     last = time.perf_counter()
@@ -396,7 +405,7 @@ async def measure_throughput(
 
     ``consumer`` tails the findings topic (``assign_topic``). Worker CPU is summed over ``worker_pids``;
     the broker's and this process's (the load generator's) CPU are reported beside it. ``check`` runs while
-    the findings are awaited (``_wait_findings``).
+    the findings are awaited (``wait_findings``).
     """
     pids = {"worker": worker_pids, "broker": [broker_pid] if broker_pid else []}
     cpu0 = {name: sum(_cpu_seconds(p) for p in ps) for name, ps in pids.items()}
@@ -408,7 +417,7 @@ async def measure_throughput(
         await producer.send(topic, e.raw, key=e.agent_id.encode())
     await producer.flush()
     produced = time.perf_counter() - t0
-    t_end = await _wait_findings(consumer, {e.event_id for e in marker_events}, timeout=timeout, check=check)
+    t_end = await wait_findings(consumer, {e.event_id for e in marker_events}, timeout=timeout, check=check)
     total = len(load) + len(marker_events)
     out: dict[str, Any] = {
         "events_per_s": round(total / (t_end - t0)),

@@ -54,6 +54,7 @@ from soar.bench import (
     pin_rig,
     register_agents,
     settle,
+    wait_findings,
 )
 from soar.config import Settings, Tier, get_settings
 from soar.demo.receiver import WebhookReceiver
@@ -245,35 +246,13 @@ async def dead_letter_counts(settings: Settings, made: Mapping[str, int], timeou
     }
 
 
-async def _drain(
-    consumer: AIOKafkaConsumer, until: Any, timeout: float, check: Callable[[], None] | None = None
-) -> list[dict[str, Any]]:
+async def _drain(consumer: AIOKafkaConsumer, until: Any, timeout: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while not until(out) and time.monotonic() < deadline:
-        if check is not None:  # Services.check_alive: a dead worker ends the wait with its log
-            check()
         batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
         out += [orjson.loads(m.value) for msgs in batch.values() for m in msgs]
     return out
-
-
-async def _wait_markers(
-    consumer: AIOKafkaConsumer, wanted: set[str], timeout: float, check: Callable[[], None] | None = None
-) -> list[dict[str, Any]]:
-    wanted = set(wanted)
-
-    def done(seen: list[dict[str, Any]]) -> bool:
-        for f in seen[done.checked :]:  # type: ignore[attr-defined]
-            wanted.difference_update(f.get("event_ids", []))
-        done.checked = len(seen)  # type: ignore[attr-defined]
-        return not wanted
-
-    done.checked = 0  # type: ignore[attr-defined]
-    seen = await _drain(consumer, done, timeout, check)
-    if wanted:
-        raise TimeoutError(f"{len(wanted)} marker findings never arrived")
-    return seen
 
 
 def _share(items: Sequence[Any], r: int, rounds: int) -> Sequence[Any]:
@@ -297,7 +276,8 @@ async def _phase(
     for e in marker_events:
         await producer.send(topic, e.raw, key=e.agent_id.encode())
     await producer.flush()
-    seen = await _wait_markers(findings, {e.event_id for e in marker_events}, timeout=900, check=check)
+    seen: list[dict[str, Any]] = []
+    await wait_findings(findings, {e.event_id for e in marker_events}, timeout=900, check=check, seen=seen)
     return time.perf_counter() - t0, seen
 
 

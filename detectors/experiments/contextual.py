@@ -120,8 +120,9 @@ def load(
     base = str(get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(base)
     encoder = AutoModel.from_pretrained(base)
-    if model_dir is not None and (model_dir / "card.json").exists():
-        arch = json.loads((model_dir / "card.json").read_text()).get("conv") or arch
+    card_path = model_dir / "card.json" if model_dir is not None else None
+    card = json.loads(card_path.read_text()) if card_path is not None and card_path.exists() else {}
+    arch = card.get("conv") or arch
     if arch:
         table = encoder.embeddings.word_embeddings.weight.detach().clone()
         conv = Convolutional(table, arch["dim"], arch["filters"], tuple(arch["widths"]))
@@ -129,7 +130,7 @@ def load(
             conv.load_state_dict(torch.load(model_dir / "state.pt"))
         return tokenizer, conv
     if model_dir is not None and (model_dir / "adapters.pt").exists():
-        lora_rank = json.loads((model_dir / "card.json").read_text())["lora_rank"]
+        lora_rank = card["lora_rank"]
     if lora_rank:
         from peft import LoraConfig, get_peft_model
 
