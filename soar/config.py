@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         default=True,
         description="fast engine: check and score the next batch in a helper process while this one is detected",
     )
+    helper_min_batch: int = Field(
+        default=64,
+        ge=1,
+        description="fast engine: a batch of fewer events is checked and scored in the worker itself (below "
+        "saturation batches are small, and the round trip to the helper costs them more than the work it moves)",
+    )
     gc_young_threshold: int = Field(
         default=50_000,
         ge=700,

@@ -103,7 +103,10 @@ class Pipeline:
         process, the detectors' pure preparation (``begin`` of a detector that has one).
 
         The fast engine begins the next batch before it detects the current one, so the helper checks and scores
-        it meanwhile; ``analyse`` collects the results. Without a helper the checks are only listed here.
+        it meanwhile; ``analyse`` collects the results. Without a helper, and for a batch of fewer than
+        ``helper_min_batch`` events, the checks are only listed here: ``analyse`` runs them, and the detectors
+        score, in this process (a small batch comes below saturation, when latency matters more than the worker's
+        CPU, and the round trip to the helper cost it more than the work it moved).
         """
         pending = PendingChecks([], [], [])
         # An event signed with an unknown key or another agent's, or unsigned above Foundation, is rejected
@@ -124,7 +127,7 @@ class Pipeline:
                     events.append(item.event)
             elif foundation and not (item.event.sig and item.event.kid):
                 events.append(item.event)  # unsigned: accepted with a finding at Foundation
-        helper = self.helper
+        helper = self.helper if len(parsed) >= self.settings.helper_min_batch else None
         if helper is None:
             return pending
         to_check = pending.to_check()

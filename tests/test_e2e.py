@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -48,8 +49,11 @@ async def _start_services(
     hook: str,
     engine: str = "fast",
     split: bool = False,
+    **over: Any,
 ) -> Services:
-    s = service_settings(tmp / "data", db_url, broker.bootstrap, topics, "e2e", webhook_secret=SECRET, engine=engine)
+    s = service_settings(
+        tmp / "data", db_url, broker.bootstrap, topics, "e2e", webhook_secret=SECRET, engine=engine, **over
+    )
     svc = Services(
         s, log_dir=tmp / "logs", embedded_broker=False, extra_env={"SOAR_WEBHOOK_URL": hook}, responder_process=split
     )
@@ -90,11 +94,14 @@ def backend_url(request: pytest.FixtureRequest) -> str:
 async def test_e2e_memory_poisoning_is_contained(
     backend_url: str, engine: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
 ) -> None:
-    """fast-split: ``soar worker --role detect`` and ``--role respond`` as two processes."""
+    """fast-split: ``soar worker --role detect`` and ``--role respond`` as two processes, every batch through the
+    helper process (sqlite-fast: the test's small batches are checked and scored in the worker itself)."""
     db_url = backend_url
     receiver = await WebhookReceiver(SECRET).start()
     engine, _, split = engine.partition("-")
-    svc = await _start_services(db_url, broker, topics, tmp_path, f"{receiver.url}/oncall", engine, split == "split")
+    over = {"helper_min_batch": 1} if split else {}
+    hook = f"{receiver.url}/oncall"
+    svc = await _start_services(db_url, broker, topics, tmp_path, hook, engine, split == "split", **over)
     memory = SQLiteMemoryStore(tmp_path / "crm-memory.db")
     agent = SoarAgent(
         "crm-1", Ed25519PrivateKey.generate(), broker.bootstrap, topics, memory=memory, api_url=svc.api_url

@@ -37,8 +37,8 @@ def helper() -> Iterator[HelperProcess]:
     h.close()
 
 
-def _pipeline(helper: HelperProcess | None) -> Pipeline:
-    s = Settings()
+def _pipeline(helper: HelperProcess | None, min_batch: int = 1) -> Pipeline:
+    s = Settings(helper_min_batch=min_batch)
     d = KeyDirectory()
     d.add_key(A.kid, A.agent_id, A.public_b64)
     d.agents[A.agent_id] = AgentProfile(A.agent_id, frozenset({"browser.fetch"}))
@@ -95,6 +95,21 @@ def test_a_batch_begun_ahead_gives_what_the_worker_alone_gives(helper: HelperPro
     assert got[0][1] == ["bad_signature", "unknown_agent"]
     injection = next(d for d in ahead.detectors if d.name == "injection")
     assert not injection._ahead  # both batches collected, nothing left behind
+
+
+def test_a_batch_below_the_helpers_minimum_is_checked_and_scored_in_the_worker(helper: HelperProcess) -> None:
+    """Below saturation batches are small: the worker checks and scores them itself, with the same result."""
+    expected = _summary(_pipeline(None).process(_batch(0)))
+    parsed, _ = _pipeline(None).ingest(_batch(0))
+    for min_batch, through_helper in ((len(parsed) + 1, False), (len(parsed), True)):
+        p = _pipeline(helper, min_batch)
+        injection = next(d for d in p.detectors if d.name == "injection")
+        parsed, dead = p.ingest(_batch(0))
+        begun = p.begin(parsed)
+        assert (begun.future is not None) is through_helper
+        assert bool(injection._ahead) is through_helper
+        assert _summary(p.analyse(parsed, dead, begun)) == expected
+        assert not injection._ahead
 
 
 def test_a_rejected_events_preparation_is_dropped_with_its_batch(helper: HelperProcess) -> None:
