@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     helper_min_batch: int = Field(
         default=64,
         ge=1,
-        description="fast engine: a batch of fewer events is checked and scored in the worker itself (below "
+        description="fast engine: a batch of fewer records is checked and scored in the worker itself (below "
         "saturation batches are small, and the round trip to the helper costs them more than the work it moves)",
     )
     gc_young_threshold: int = Field(

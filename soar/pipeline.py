@@ -98,15 +98,17 @@ class Pipeline:
         if helper.try_start():
             self.helper = helper
 
-    def begin(self, parsed: Sequence[Ingested]) -> PendingChecks:
+    def begin(self, parsed: Sequence[Ingested], records: int | None = None) -> PendingChecks:
         """Start what a decoded batch needs before it can be detected: its signature checks and, with a helper
         process, the detectors' pure preparation (``begin`` of a detector that has one).
 
         The fast engine begins the next batch before it detects the current one, so the helper checks and scores
         it meanwhile; ``analyse`` collects the results. Without a helper, and for a batch of fewer than
-        ``helper_min_batch`` events, the checks are only listed here: ``analyse`` runs them, and the detectors
-        score, in this process (a small batch comes below saturation, when latency matters more than the worker's
-        CPU, and the round trip to the helper cost it more than the work it moved).
+        ``helper_min_batch`` records (``records``: what the batch was decoded from, hostile records included;
+        default its events), the checks are only listed here: ``analyse`` runs them, and the detectors score, in
+        this process. A small batch comes below saturation, when the round trip to the helper cost it more than
+        the work it moved; under a flood of hostile records the batches grow, and the helper takes the good
+        events' work off a busy worker again.
         """
         pending = PendingChecks([], [], [])
         # An event signed with an unknown key or another agent's, or unsigned above Foundation, is rejected
@@ -127,7 +129,8 @@ class Pipeline:
                     events.append(item.event)
             elif foundation and not (item.event.sig and item.event.kid):
                 events.append(item.event)  # unsigned: accepted with a finding at Foundation
-        helper = self.helper if len(parsed) >= self.settings.helper_min_batch else None
+        size = len(parsed) if records is None else records
+        helper = self.helper if size >= self.settings.helper_min_batch else None
         if helper is None:
             return pending
         to_check = pending.to_check()

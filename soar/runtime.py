@@ -197,7 +197,7 @@ class WorkerRuntime:
         parsed, dead_letters = self.pipeline.ingest(records)
         kids = [item.event.kid for item in parsed]
         await self.store_retry.run(lambda: self.learn_unknown_keys(kids), "learn keys")
-        checks = self.pipeline.begin(parsed) if self.pipeline.check_identity else None
+        checks = self.pipeline.begin(parsed, len(records)) if self.pipeline.check_identity else None
         return TelemetryBatch(records, parsed, dead_letters, checks, t0)
 
     async def finish_telemetry(

@@ -110,6 +110,12 @@ def test_a_batch_below_the_helpers_minimum_is_checked_and_scored_in_the_worker(h
         assert bool(injection._ahead) is through_helper
         assert _summary(p.analyse(parsed, dead, begun)) == expected
         assert not injection._ahead
+    # a batch's records count, hostile ones included: under a flood the helper takes the good events' work again
+    p = _pipeline(helper, 64)
+    parsed, dead = p.ingest(_batch(0))
+    begun = p.begin(parsed, records=64)
+    assert begun.future is not None
+    assert _summary(p.analyse(parsed, dead, begun)) == expected
 
 
 def test_a_rejected_events_preparation_is_dropped_with_its_batch(helper: HelperProcess) -> None:
