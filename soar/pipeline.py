@@ -107,8 +107,7 @@ class Pipeline:
         ``helper_min_batch`` records (``records``: what the batch was decoded from, hostile records included;
         default its events), the checks are only listed here: ``analyse`` runs them, and the detectors score, in
         this process. A small batch comes below saturation, when the round trip to the helper cost it more than
-        the work it moved; under a flood of hostile records the batches grow, and the helper takes the good
-        events' work off a busy worker again.
+        the work it moved; under a flood of hostile records the batches grow, and go to the helper as before.
         """
         pending = PendingChecks([], [], [])
         # An event signed with an unknown key or another agent's, or unsigned above Foundation, is rejected
