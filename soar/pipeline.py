@@ -115,7 +115,9 @@ class Pipeline:
         # texts would otherwise buy the classifier's work for nothing). Bad signatures are known only later.
         # Nor is an event whose exact check the verdict cache answers: those are records seen before (a replay,
         # rejected later, or a redelivery, which detection then prepares itself).
-        events: list[AgentEvent] = []
+        size = len(parsed) if records is None else records
+        helper = self.helper if size >= self.settings.helper_min_batch else None
+        events: list[AgentEvent] = []  # what the helper prepares ahead
         foundation = self.settings.tier is Tier.FOUNDATION
         for i, item in enumerate(parsed):
             job = signature_job(item, self.directory)
@@ -124,12 +126,10 @@ class Pipeline:
                 pending.where.append(i)
                 pending.jobs.append(job)
                 pending.known.append(known)
-                if known is None:
+                if known is None and helper is not None:
                     events.append(item.event)
-            elif foundation and not (item.event.sig and item.event.kid):
+            elif helper is not None and foundation and not (item.event.sig and item.event.kid):
                 events.append(item.event)  # unsigned: accepted with a finding at Foundation
-        size = len(parsed) if records is None else records
-        helper = self.helper if size >= self.settings.helper_min_batch else None
         if helper is None:
             return pending
         to_check = pending.to_check()
