@@ -13,53 +13,7 @@ from soar.act import ACTIONS, Action
 from soar.decide.expressions import ExpressionError, check_templates, compile_expression, step_references
 from soar.decide.spec import PlaybookSpec, StepSpec
 from soar.errors import ContentError, ContentErrors
-
-Path_ = tuple[str | int, ...]
-#: a playbook file is small; aliases may not expand it past this many nodes ("billion laughs")
-MAX_NODES = 100_000
-
-
-def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
-            out[(*path, key)] = key_node.start_mark.line + 1
-            _lines(value_node, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _lines(item, (*path, i), out)
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Nodes in the document once aliases are expanded (memoised per node, so it costs one pass)."""
-    if id(node) in memo:
-        return memo[id(node)]
-    memo[id(node)] = 1  # a recursive alias counts once
-    n = 1
-    if isinstance(node, yaml.MappingNode):
-        n += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-    elif isinstance(node, yaml.SequenceNode):
-        n += sum(_expanded_size(v, memo) for v in node.value)
-    memo[id(node)] = n
-    return n
-
-
-def parse_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
-    """``yaml.safe_load`` plus a map from key path to 1-based line."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        if _expanded_size(node, {}) > MAX_NODES:
-            raise yaml.YAMLError(f"the document expands to more than {MAX_NODES} nodes (nested aliases?)")
-        data = loader.construct_document(node)
-    finally:
-        loader.dispose()
-    lines: dict[Path_, int] = {}
-    _lines(node, (), lines)
-    return data, lines
+from soar.yamldoc import KeyPath, line_of, parse_yaml, problem
 
 
 def _field(path: Iterable[str | int]) -> str:
@@ -70,18 +24,15 @@ def _field(path: Iterable[str | int]) -> str:
 
 
 class _Collector:
-    def __init__(self, path: Path, lines: dict[Path_, int]) -> None:
+    def __init__(self, path: Path, lines: dict[KeyPath, int]) -> None:
         self.path = path
         self.lines = lines
         self.errors: list[ContentError] = []
 
-    def line(self, loc: Path_) -> int:
-        for n in range(len(loc), -1, -1):
-            if loc[:n] in self.lines:
-                return self.lines[loc[:n]]
-        return 1
+    def line(self, loc: KeyPath) -> int:
+        return line_of(self.lines, loc)
 
-    def add(self, message: str, loc: Path_) -> None:
+    def add(self, message: str, loc: KeyPath) -> None:
         # loc[0] is the index in the file's list; the field path is inside the playbook item
         self.errors.append(ContentError(message, source=f"{self.path}:{self.line(loc)}", field=_field(loc[1:])))
 
@@ -98,7 +49,7 @@ def _templated(params: dict[str, Any], loc: tuple[Any, ...]) -> bool:
     return False
 
 
-def _check_action(step: StepSpec, loc: Path_, raw_with: Any, col: _Collector) -> None:
+def _check_action(step: StepSpec, loc: KeyPath, raw_with: Any, col: _Collector) -> None:
     try:
         action: type[Action] = ACTIONS.get(step.action)
     except KeyError as e:
@@ -134,7 +85,7 @@ def _check_parts(raw: dict[str, Any], index: int, col: _Collector) -> None:
         if not isinstance(steps, list):
             continue
         for i, raw_step in enumerate(steps):
-            loc: Path_ = (index, part, i)
+            loc: KeyPath = (index, part, i)
             try:
                 step = StepSpec.model_validate(raw_step)
             except ValidationError as e:
@@ -165,7 +116,7 @@ def load_file(path: Path | str) -> tuple[list[PlaybookSpec], list[ContentError]]
     path = Path(path)
     try:
         return _load_file(path)
-    except RecursionError:  # PyYAML's composer and the validators recurse; hostile nesting stops here
+    except RecursionError:  # a last guard: parse_yaml bounds the nesting the validators then walk
         return [], [ContentError("nesting too deep", source=f"{path}:1")]
 
 
@@ -174,9 +125,8 @@ def _load_file(path: Path) -> tuple[list[PlaybookSpec], list[ContentError]]:
     try:
         data, col.lines = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        return [], [ContentError(f"invalid YAML: {getattr(e, 'problem', e)}", source=f"{path}:{line}")]
+        message, line = problem(e)
+        return [], [ContentError(message, source=f"{path}:{line}")]
     except (OSError, UnicodeDecodeError) as e:
         return [], [ContentError(f"cannot read: {e}", source=str(path))]
     if data is None:

@@ -37,6 +37,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from soar.errors import ContentError, ContentErrors
 from soar.telemetry.events import Source
 from soar.telemetry.findings import Severity
+from soar.yamldoc import KeyPath, line_of, parse_yaml, problem
 
 EventKind = Literal[
     "input", "output", "tool_call", "tool_result", "memory_write", "memory_read", "message", "credential_use",
@@ -134,42 +135,15 @@ class RuleSpec(BaseModel):
 # --- loading -------------------------------------------------------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records the line of every mapping and of each of its keys."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    lines: dict[str, int] = {}
-    for k, v in node.value:
-        if isinstance(k, yaml.ScalarNode):
-            lines[k.value] = k.start_mark.line + 1
-            if isinstance(v, yaml.SequenceNode):  # "patterns.1" -> the line of that list item
-                lines.update({f"{k.value}.{i}": item.start_mark.line + 1 for i, item in enumerate(v.value)})
-    mapping["__lines__"] = lines
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _strip(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in ("__line__", "__lines__")}
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
-
-
-def _errors_for(path: Path, item: dict[str, Any], exc: ValidationError) -> list[ContentError]:
+def _errors_for(
+    path: Path, index: int, item: dict[str, Any], lines: dict[KeyPath, int], exc: ValidationError
+) -> list[ContentError]:
     out = []
     title = item.get("rule", "?")
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         key = loc[0] if loc else ""
-        lines = item["__lines__"]
-        line = lines.get(".".join(loc[:2]), lines.get(key, item["__line__"]))
+        line = line_of(lines, (index, *err["loc"][:2]))
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key {key!r}"
@@ -179,12 +153,11 @@ def _errors_for(path: Path, item: dict[str, Any], exc: ValidationError) -> list[
 
 def _load_file(path: Path) -> tuple[list[tuple[RuleSpec, int]], list[ContentError]]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # a SafeLoader subclass
+        data, lines = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        return [], [ContentError(f"invalid YAML: {getattr(e, 'problem', e)}", source=f"{path}:{line}")]
-    except OSError as e:
+        message, line = problem(e)
+        return [], [ContentError(message, source=f"{path}:{line}")]
+    except (OSError, UnicodeDecodeError) as e:
         return [], [ContentError(f"cannot read: {e}", source=str(path))]
     if data is None:
         return [], []
@@ -193,13 +166,14 @@ def _load_file(path: Path) -> tuple[list[tuple[RuleSpec, int]], list[ContentErro
     rules: list[tuple[RuleSpec, int]] = []
     errors: list[ContentError] = []
     for i, item in enumerate(data):
+        line = line_of(lines, (i,))
         if not isinstance(item, dict):
-            errors.append(ContentError("each rule must be a mapping", source=f"{path}:?", field=f"[{i}]"))
+            errors.append(ContentError("each rule must be a mapping", source=f"{path}:{line}", field=f"[{i}]"))
             continue
         try:
-            rules.append((RuleSpec.model_validate(_strip(item)), item["__line__"]))
+            rules.append((RuleSpec.model_validate(item), line))
         except ValidationError as e:
-            errors.extend(_errors_for(path, item, e))
+            errors.extend(_errors_for(path, i, item, lines, e))
     return rules, errors
 
 
