@@ -11,7 +11,7 @@ import yaml
 from soar.api.auth import load_operators
 from soar.decide.loader import load_file
 from soar.detect.rules import check_rules
-from soar.yamldoc import MAX_DEPTH, MAX_NODES, YamlLimitError, line_of, parse_yaml, problem
+from soar.yamldoc import MAX_DEPTH, MAX_NODES, DocumentError, line_of, parse_yaml, problem, read_yaml
 
 
 def laughs(levels: int, indent: str = "  ") -> str:
@@ -75,5 +75,17 @@ def test_lines_map_every_key_and_item() -> None:
 
 
 def test_limit_errors_are_yaml_errors_with_the_reason() -> None:
-    e = YamlLimitError("nesting too deep (a recursive alias)")
+    e = DocumentError("nesting too deep (a recursive alias)")
     assert isinstance(e, yaml.YAMLError) and problem(e) == ("invalid YAML: nesting too deep (a recursive alias)", 1)
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_the_line_of_its_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("- rule: x\n  summary: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DocumentError) as info:
+        read_yaml(path)
+    assert problem(info.value) == ("invalid YAML: not UTF-8: byte 0xe9 at column 15", 2)
+    specs, errors = load_file(path)
+    assert not specs and [(e.message, e.source) for e in errors] == [(problem(info.value)[0], f"{path}:2")]
+    _, errors = check_rules(tmp_path)
+    assert [e.source for e in errors] == [f"{path}:2"]

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from soar.api.state import state_of
 from soar.config import Settings
 from soar.identity.keys import ensure_secret_file
-from soar.yamldoc import parse_yaml
+from soar.yamldoc import read_yaml
 
 log = structlog.get_logger(__name__)
 
@@ -133,7 +133,7 @@ def load_operators(path: Path) -> dict[str, Operator]:
     if not path.exists():
         return {}
     try:
-        spec = OperatorsFileSpec.model_validate(parse_yaml(path.read_text())[0] or {})
+        spec = OperatorsFileSpec.model_validate(read_yaml(path)[0] or {})
     except (yaml.YAMLError, ValidationError) as e:
         raise ValueError(f"{path}: bad operators file: {e}") from e
     names = [o.name for o in spec.operators]
@@ -146,7 +146,7 @@ def load_operators(path: Path) -> dict[str, Operator]:
 
 def add_operator(path: Path, name: str, roles: Collection[str]) -> str:
     """Add (or re-key) ``name`` with ``roles`` in the operators file; returns the new token (shown once)."""
-    spec = OperatorsFileSpec.model_validate(parse_yaml(path.read_text())[0] or {}) if path.exists() else None
+    spec = OperatorsFileSpec.model_validate(read_yaml(path)[0] or {}) if path.exists() else None
     token = secrets.token_urlsafe(32)
     entry = OperatorSpec(name=name, roles=sorted(set(roles)), token_sha256=token_digest(token))
     kept = [o for o in (spec.operators if spec else []) if o.name != name]

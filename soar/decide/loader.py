@@ -13,7 +13,7 @@ from soar.act import ACTIONS, Action
 from soar.decide.expressions import ExpressionError, check_templates, compile_expression, step_references
 from soar.decide.spec import PlaybookSpec, StepSpec
 from soar.errors import ContentError, ContentErrors
-from soar.yamldoc import KeyPath, line_of, parse_yaml, problem
+from soar.yamldoc import KeyPath, line_of, problem, read_yaml
 
 
 def _field(path: Iterable[str | int]) -> str:
@@ -123,11 +123,11 @@ def load_file(path: Path | str) -> tuple[list[PlaybookSpec], list[ContentError]]
 def _load_file(path: Path) -> tuple[list[PlaybookSpec], list[ContentError]]:
     col = _Collector(path, {})
     try:
-        data, col.lines = parse_yaml(path.read_text(encoding="utf-8"))
+        data, col.lines = read_yaml(path)
     except yaml.YAMLError as e:
         message, line = problem(e)
         return [], [ContentError(message, source=f"{path}:{line}")]
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         return [], [ContentError(f"cannot read: {e}", source=str(path))]
     if data is None:
         return [], []

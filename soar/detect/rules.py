@@ -37,7 +37,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from soar.errors import ContentError, ContentErrors
 from soar.telemetry.events import Source
 from soar.telemetry.findings import Severity
-from soar.yamldoc import KeyPath, line_of, parse_yaml, problem
+from soar.yamldoc import KeyPath, line_of, problem, read_yaml
 
 EventKind = Literal[
     "input", "output", "tool_call", "tool_result", "memory_write", "memory_read", "message", "credential_use",
@@ -153,11 +153,11 @@ def _errors_for(
 
 def _load_file(path: Path) -> tuple[list[tuple[RuleSpec, int]], list[ContentError]]:
     try:
-        data, lines = parse_yaml(path.read_text(encoding="utf-8"))
+        data, lines = read_yaml(path)
     except yaml.YAMLError as e:
         message, line = problem(e)
         return [], [ContentError(message, source=f"{path}:{line}")]
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         return [], [ContentError(f"cannot read: {e}", source=str(path))]
     if data is None:
         return [], []
