@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from soar.telemetry.events import utcnow
 
@@ -36,4 +35,4 @@ class ControlCommand(BaseModel):
     reason: str = ""
     incident_id: str | None = None
     run_id: str | None = None
-    ts: datetime = Field(default_factory=utcnow)
+    ts: AwareDatetime = Field(default_factory=utcnow)

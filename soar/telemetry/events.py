@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 Source = Literal["user", "tool", "retrieval", "web", "email", "file", "agent", "system"]
 #: task id prefix of the SDK's memory reads confirming a ``restore_memory`` command: ``restore:<command_id>``
@@ -120,7 +120,7 @@ class _Envelope(BaseModel):
     model_config = _frozen
 
     event_id: uuid.UUID
-    ts: datetime
+    ts: AwareDatetime = Field(description="when it happened; an offset is required (a bare local time is ambiguous)")
     agent_id: str = Field(min_length=1, max_length=256)
     task_id: str = Field(default="", max_length=256)
     session_id: str = Field(default="", max_length=256)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from soar.telemetry.events import utcnow
 
@@ -65,8 +64,8 @@ class Finding(BaseModel):
     summary: str
     evidence: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    ts: datetime = Field(default_factory=utcnow, description="when the finding was made")
-    observed_at: datetime | None = Field(default=None, description="ts of the triggering event")
+    ts: AwareDatetime = Field(default_factory=utcnow, description="when the finding was made")
+    observed_at: AwareDatetime | None = Field(default=None, description="ts of the triggering event")
 
     @field_validator("severity", mode="before")
     @classmethod

@@ -75,6 +75,8 @@ HOSTILE = {
         orjson.dumps({**A.event("tool_call", {"tool": ["x"], "args": "x"})}),
         orjson.dumps({**A.event("input", {"source": "user", "content": "x"}), "event_id": "not-a-uuid"}),
         orjson.dumps({**A.event("input", {"source": "user", "content": "x"}), "agent_id": ""}),
+        # a time with no offset: ambiguous, and it crashed the identity check's clock-skew test (found by atheris)
+        A.raw("input", {"source": "user", "content": "x"}, ts="2026-12-08T00:02:31.674800"),
     ],
     "empty": [b""],
 }
