@@ -23,15 +23,21 @@ _MAX_HASH = 0xFFFFFFFF
 
 
 class _TokenHashes(dict[str, int]):
-    """Token -> CRC32, memoised (vocabularies repeat; a lookup is far cheaper than encode + crc32)."""
+    """Token -> CRC32, memoised (vocabularies repeat; a lookup is far cheaper than encode + crc32).
+
+    Only words are kept (at most ``longest`` characters): an attacker's text of distinct long tokens would
+    otherwise fill the memo with them, up to ``limit`` times the longest text (found by fuzzing, tests/fuzz/).
+    """
 
     limit = 200_000
+    longest = 32
 
     def __missing__(self, token: str) -> int:
         value = zlib.crc32(token.encode())
-        if len(self) >= self.limit:
-            self.clear()
-        self[token] = value
+        if len(token) <= self.longest:
+            if len(self) >= self.limit:
+                self.clear()
+            self[token] = value
         return value
 
 
