@@ -186,8 +186,20 @@ def _domain(destination: str) -> str:
     if m:
         return m.group(1)
     if "://" in d:
-        return (urlsplit(d).hostname or "").lower()
+        try:
+            return (urlsplit(d).hostname or "").lower()
+        except ValueError:  # "https://evil.example]/x", "https://[evil": urlsplit refuses the authority
+            return _lenient_host(d.split("://", 1)[1])
     return ""
+
+
+def _lenient_host(rest: str) -> str:
+    """The host a malformed URL still names (after ``scheme://``), so a call to it is judged, not skipped: an
+    exfiltration URL with a stray bracket must not hide the event from the toxic-flow and leak checks."""
+    end = min((i for i in (rest.find(c) for c in "/?#\\ ") if i >= 0), default=len(rest))
+    authority = rest[:end].rpartition("@")[2]
+    host = authority.replace("[", "").split("]")[0]
+    return (host.split(":")[0] if host.count(":") == 1 else host) or authority
 
 
 class ZeroTrustDetector:

