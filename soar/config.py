@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         description="signature verdicts a worker keeps, each with the key and bytes it checked: a record sent "
         "again is not checked again (0: off)",
     )
+    state_max_keys: int = Field(
+        default=500_000,
+        ge=1000,
+        description="detector state keys a fast worker keeps in memory (per agent, per memory key, ...); the least "
+        "recently used are dropped past it, so hostile streams of new agent ids cannot grow a worker without bound",
+    )
     identity_fold_s: float = Field(
         default=60.0, ge=0, description="repeated identity rejections (agent, rule) fold into one finding per window"
     )

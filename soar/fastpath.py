@@ -118,7 +118,8 @@ class FastWorker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.topics = topic_map(settings)
-        self.runtime = WorkerRuntime(settings, MemoryState(), detect=settings.worker_role != "respond")
+        state = MemoryState(max_keys=settings.state_max_keys)
+        self.runtime = WorkerRuntime(settings, state, detect=settings.worker_role != "respond")
         self._stop = asyncio.Event()
         self.trace = Trace(settings.trace_dir, settings.worker_role)
         self._inflight: deque[_InFlight] = deque()  # findings batches being handled, in fetch order

@@ -23,14 +23,19 @@ table), in ``soar replay`` and in tests (state in a dict)::
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import structlog
+
 from soar.identity.scopes import Scope
 from soar.telemetry.events import AgentEvent
 from soar.telemetry.findings import Finding
+
+log = structlog.get_logger(__name__)
 
 
 class StateStore(Protocol):
@@ -50,16 +55,40 @@ class StateStore(Protocol):
 
 
 class MemoryState:
-    """A dict-backed ``StateStore`` (replay and tests)."""
+    """A dict-backed ``StateStore``: the fast worker's detector state, and replay's and the tests'.
 
-    def __init__(self) -> None:
-        self.data: dict[tuple[str, str], Any] = {}
+    With ``max_keys`` it holds at most that many keys and drops the least recently used first. Most keys are
+    per agent (windows, received fingerprints, replay windows) or per agent and memory key, so without a bound a
+    stream of new agent ids (unsigned events are accepted at Foundation) or of new memory keys grows a worker
+    for as long as it runs. What is dropped is the state of whatever was idle longest: a later event of it is
+    judged as its first.
+    """
+
+    def __init__(self, max_keys: int | None = None) -> None:
+        self.data: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self.max_keys = max_keys
+        self.evicted = 0
 
     def get(self, namespace: str, key: str, default: Any = None) -> Any:
-        return self.data.get((namespace, key), default)
+        k = (namespace, key)
+        try:
+            value = self.data[k]
+        except KeyError:
+            return default
+        if self.max_keys is not None:
+            self.data.move_to_end(k)
+        return value
 
     def set(self, namespace: str, key: str, value: Any) -> None:
-        self.data[(namespace, key)] = value
+        k = (namespace, key)
+        self.data[k] = value
+        if self.max_keys is not None:
+            self.data.move_to_end(k)
+            while len(self.data) > self.max_keys:
+                self.data.popitem(last=False)
+                if self.evicted % 100_000 == 0:
+                    log.warning("detector state full: dropping the least recently used keys", max_keys=self.max_keys)
+                self.evicted += 1
 
 
 @dataclass(frozen=True)
