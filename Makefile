@@ -27,7 +27,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration and not slow"
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= decode detectors playbook rule expression
+FUZZ_TARGETS ?= decode detectors playbook rule expression otlp
 
 # coverage-guided fuzzing (tests/fuzz/); corpora are kept in .fuzz/ between runs
 fuzz: install

@@ -31,6 +31,10 @@ from soar.telemetry.events import EVENT_ADAPTER, AgentEvent
 STATUS_ERROR = 2
 
 
+#: what ``agent_events`` raises for a malformed document (the API answers 400); anything else would be a 500
+MALFORMED: tuple[type[Exception], ...] = (ValueError, TypeError, KeyError, AttributeError)
+
+
 def any_value(v: Mapping[str, Any]) -> Any:
     """Decode an OTLP/JSON ``AnyValue``."""
     if "stringValue" in v:
@@ -125,6 +129,9 @@ def agent_events(doc: Mapping[str, Any], agent_id: str, task_id: str = "") -> Ag
         except ValidationError as e:
             out.rejected_spans += 1
             out.errors.append(f"span {span.span_id}: {e.errors()[0]['msg'] if e.errors() else e}")
+        except ValueError as e:  # a span soar cannot map (a time out of range): refused alone, as OTLP allows
+            out.rejected_spans += 1
+            out.errors.append(f"span {span.span_id}: {e}")
     return out
 
 

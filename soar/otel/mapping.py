@@ -52,7 +52,10 @@ class SpanView:
 
 
 def _ts(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError) as e:  # past year 9999, or before what the platform's time_t holds
+        raise ValueError(f"span time {ns} ns is out of range") from e
 
 
 def _json(value: Any) -> Any:

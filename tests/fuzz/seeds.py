@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import orjson
+
 from tests.fuzz.targets import AGENTS, ROOT
 from tests.ingest.test_fuzz import HOSTILE
 
@@ -56,12 +58,20 @@ def _expression_seeds() -> list[bytes]:
     ]
 
 
+def _otlp_seeds() -> list[bytes]:
+    from tests.otel.test_otel import otlp_doc
+
+    doc = otlp_doc()
+    return [orjson.dumps(doc), orjson.dumps({"resourceSpans": []}), orjson.dumps(doc["resourceSpans"][0])]
+
+
 SEEDS = {
     "decode": _decode_seeds,
     "detectors": _detector_seeds,
     "playbook": lambda: _files(ROOT / "playbooks"),
     "rule": lambda: _files(ROOT / "detectors" / "rules"),
     "expression": _expression_seeds,
+    "otlp": _otlp_seeds,
 }
 
 

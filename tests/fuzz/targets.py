@@ -13,6 +13,7 @@ its starting corpus, ``tests/fuzz/test_targets.py`` runs them in CI and ``make f
   failure and logs it would otherwise lose the detection silently).
 - ``playbook`` / ``rule``: a playbook or rule file loads to specs or to ``ContentError``s with file:line.
 - ``expression``: a condition or template evaluates or fails with an ``ExpressionError`` that says why.
+- ``otlp``: an OTLP/JSON export maps to valid events of the token's agent, or is refused as malformed (400).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from soar.detect.base import DetectContext, MemoryState
 from soar.detect.rules import RuleSet, check_rules
 from soar.errors import ContentError, IngestError
 from soar.ingest.decoders import RawRecord, decode
+from soar.otel.ingest import MALFORMED, agent_events
 from soar.pipeline import Pipeline
 from soar.telemetry.events import utcnow
 from soar.verify.checks import KeyDirectory
@@ -205,10 +207,32 @@ def expression_target(data: bytes) -> None:
         assert isinstance(out, dict)
 
 
+# --- OTLP ---------------------------------------------------------------------------------------------------
+
+
+def otlp_target(data: bytes) -> None:
+    """What ``POST /v1/otlp/v1/traces`` does with a body after the token check: a JSON document maps to valid
+    events, or is malformed (400); any other exception would be a 500 and a lost export."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return
+    if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans", []), list):
+        return
+    try:
+        mapped = agent_events(doc, AGENTS[0].agent_id, "task-1")
+    except MALFORMED:
+        return
+    for event in mapped.events:
+        assert event.agent_id == AGENTS[0].agent_id
+        orjson.loads(event.model_dump_json())
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "decode": decode_target,
     "detectors": detectors_target,
     "playbook": playbook_target,
     "rule": rule_target,
     "expression": expression_target,
+    "otlp": otlp_target,
 }

@@ -179,3 +179,15 @@ async def test_span_processor_sends_genai_spans(broker: EmbeddedBroker, topics: 
         ("tool_result", "http.post", "error"),
     ]
     assert len({o["trace_id"] for _, o in records}) == 1
+
+
+def test_a_span_whose_time_is_out_of_range_is_refused_alone() -> None:
+    """Found by fuzzing (tests/fuzz/): a start time past year 9999 raised OverflowError, a 500 for the export."""
+    from soar.otel.ingest import agent_events
+
+    doc = otlp_doc()
+    spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[1]["startTimeUnixNano"] = spans[1]["endTimeUnixNano"] = str(10**30)
+    mapped = agent_events(doc, "web-researcher")
+    assert mapped.rejected_spans == 1 and "out of range" in mapped.errors[0]
+    assert {e.span_id for e in mapped.events} == {"0000000000000001", "0000000000000003"}

@@ -37,7 +37,7 @@ from prometheus_client import Counter
 from soar.api.state import ApiState, api_state
 from soar.config import Settings, Tier
 from soar.identity.credentials import Decision, authorize
-from soar.otel.ingest import agent_events
+from soar.otel.ingest import MALFORMED, agent_events
 from soar.telemetry.events import AgentEvent
 from soar.topics import topic_map
 
@@ -170,7 +170,7 @@ async def export_traces(
         return _refuse(400, "not_otlp", "not an ExportTraceServiceRequest")
     try:
         mapped = agent_events(doc, decision.agent_id, decision.task_id or "")
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
+    except MALFORMED as e:
         return _refuse(400, "not_otlp", f"malformed OTLP document: {e}")
     try:
         await _sink(request, state).send(mapped.events)
