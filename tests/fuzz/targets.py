@@ -71,7 +71,7 @@ IDENTITY_REASONS = {"unsigned", "unknown_agent", "unknown_key", "key_agent_misma
 def _pipeline(tier: Tier) -> Pipeline:
     settings = get_settings().model_copy(update={"tier": tier, "verify_threads": 1, "helper_process": False})
     detectors = build_detectors(DetectConfig(detectors_dir=ROOT / "detectors"))
-    return Pipeline(detectors, DIRECTORY, MemoryState(), settings)
+    return Pipeline(detectors, DIRECTORY, MemoryState(max_keys=settings.state_max_keys), settings)  # as a worker
 
 
 PIPELINES = [_pipeline(Tier.FOUNDATION), _pipeline(Tier.ADVANCED)]
