@@ -27,7 +27,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration and not slow"
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= decode detectors playbook rule expression otlp
+FUZZ_TARGETS ?= decode detectors playbook rule expression otlp identity
 
 # coverage-guided fuzzing (tests/fuzz/); corpora are kept in .fuzz/ between runs
 fuzz: install

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from soar.config import ROOT
-from soar.decide.loader import load_file, load_playbooks, parse_yaml
+from soar.decide.loader import load_file, load_playbooks
 from soar.errors import ContentErrors
+from soar.yamldoc import parse_yaml
 from tests.conftest import FILES
 
 BAD = FILES / "playbooks_bad"

@@ -65,6 +65,25 @@ def _otlp_seeds() -> list[bytes]:
     return [orjson.dumps(doc), orjson.dumps({"resourceSpans": []}), orjson.dumps(doc["resourceSpans"][0])]
 
 
+def _identity_seeds() -> list[bytes]:
+    from datetime import timedelta
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from soar.identity.keys import ALGORITHM
+    from soar.sdk.enroll import enroll_request_body
+    from soar.telemetry.events import utcnow
+    from tests.fuzz.targets import SOAR_KEY
+
+    now = utcnow()
+    claims = {"iss": "soar", "sub": "agent-1", "task_id": "t1", "jti": "cred-1", "iat": int(now.timestamp())}
+    claims |= {"exp": int((now + timedelta(minutes=5)).timestamp()), "scopes": [{"tool": "http.get"}]}
+    token = jwt.encode(claims, SOAR_KEY.private_key, algorithm=ALGORITHM, headers={"kid": SOAR_KEY.kid})
+    body = enroll_request_body(Ed25519PrivateKey.generate(), "soar_enroll_x", "agent-1")
+    return [token.encode(), orjson.dumps(body)]
+
+
 SEEDS = {
     "decode": _decode_seeds,
     "detectors": _detector_seeds,
@@ -72,6 +91,7 @@ SEEDS = {
     "rule": lambda: _files(ROOT / "detectors" / "rules"),
     "expression": _expression_seeds,
     "otlp": _otlp_seeds,
+    "identity": _identity_seeds,
 }
 
 

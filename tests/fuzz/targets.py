@@ -14,6 +14,7 @@ its starting corpus, ``tests/fuzz/test_targets.py`` runs them in CI and ``make f
 - ``playbook`` / ``rule``: a playbook or rule file loads to specs or to ``ContentError``s with file:line.
 - ``expression``: a condition or template evaluates or fails with an ``ExpressionError`` that says why.
 - ``otlp``: an OTLP/JSON export maps to valid events of the token's agent, or is refused as malformed (400).
+- ``identity``: an enrollment request body and a bearer token are accepted or refused with a known reason.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 import orjson
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from soar.config import Tier, get_settings
 from soar.decide.expressions import ExpressionError, evaluate, finding_context, render
@@ -36,6 +38,10 @@ from soar.detect import DetectConfig, build_detectors
 from soar.detect.base import DetectContext, MemoryState
 from soar.detect.rules import RuleSet, check_rules
 from soar.errors import ContentError, IngestError
+from soar.identity.credentials import Claims, parse_claims
+from soar.identity.enrollment import verify_enroll_request
+from soar.identity.errors import EnrollmentRejected
+from soar.identity.keys import SigningKey
 from soar.ingest.decoders import RawRecord, decode
 from soar.otel.ingest import MALFORMED, agent_events
 from soar.pipeline import Pipeline
@@ -228,6 +234,27 @@ def otlp_target(data: bytes) -> None:
         orjson.loads(event.model_dump_json())
 
 
+# --- identity -----------------------------------------------------------------------------------------------
+
+SOAR_KEY = SigningKey.from_private_key(Ed25519PrivateKey.generate())
+
+
+def identity_target(data: bytes) -> None:
+    """What an unauthenticated caller can hand the API's identity checks: an enrollment request body (shape,
+    clock skew, proof of possession) and a bearer token (soar's JWT). Each is accepted or refused with a reason."""
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        try:
+            verify_enroll_request(body, max_skew_s=300.0)
+        except EnrollmentRejected as e:
+            assert e.reason in {"malformed", "clock_skew", "bad_signature"}, e.reason
+    claims = parse_claims(data.decode("utf-8", errors="replace"), SOAR_KEY)
+    assert isinstance(claims, Claims) or claims in {"malformed", "unknown_signing_key", "expired", "bad_signature"}
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "decode": decode_target,
     "detectors": detectors_target,
@@ -235,4 +262,5 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "rule": rule_target,
     "expression": expression_target,
     "otlp": otlp_target,
+    "identity": identity_target,
 }

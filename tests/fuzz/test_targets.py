@@ -20,7 +20,8 @@ from tests.fuzz.seeds import SEEDS
 pytest.importorskip("atheris", reason="atheris ships libFuzzer wheels for Linux x86_64 only")
 ROOT = Path(__file__).resolve().parents[2]
 #: inputs per target in the test suite: a few seconds each; ``make fuzz FUZZ_SECONDS=...`` goes further
-RUNS = {"decode": 3000, "detectors": 1000, "playbook": 1500, "rule": 1000, "expression": 3000, "otlp": 3000}
+RUNS = {"decode": 3000, "detectors": 1000, "playbook": 1500, "rule": 1000}
+RUNS |= {"expression": 3000, "otlp": 3000, "identity": 3000}
 #: inputs the fuzzer found, one file each (``tests/files/fuzz/<target>/<what it found>``), run in process
 FOUND = sorted((ROOT / "tests" / "files" / "fuzz").glob("*/*"))
 
