@@ -19,7 +19,9 @@ its starting corpus, ``tests/fuzz/test_targets.py`` runs them in CI and ``make f
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -49,15 +51,16 @@ from soar.telemetry.events import utcnow
 from soar.verify.checks import KeyDirectory
 from tests.decide.samples import make_finding
 from tests.helpers import TestAgent
+from tests.ingest.test_fuzz import REASONS  # the decoder's reasons
 
 ROOT = Path(__file__).resolve().parents[2]
-REASONS = {"empty", "too_large", "invalid_json", "not_an_object", "too_deep", "schema"}
 SOURCE = re.compile(r".+:\d+$")
 AGENTS = [TestAgent(f"fuzz-agent-{i}") for i in range(3)]
 DIRECTORY = KeyDirectory()
 for _a in AGENTS:
     DIRECTORY.add_key(_a.kid, _a.agent_id, _a.public_b64)
-_WORK = Path(tempfile.mkdtemp(prefix="soar-fuzz-"))
+_WORK = Path(tempfile.mkdtemp(prefix="soar-fuzz-"))  # where the content targets write their file
+atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
 
 
 def fail_on_error(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
