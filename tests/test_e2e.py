@@ -166,10 +166,10 @@ async def _delivered(receiver: WebhookReceiver) -> bool:
 
 
 async def test_e2e_bad_input_is_dead_lettered_and_good_events_flow(
-    sqlite_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
+    db_url: str, broker: EmbeddedBroker, topics: TopicMap, tmp_path: Path
 ) -> None:
     receiver = await WebhookReceiver(SECRET).start()
-    svc = await _start_services(sqlite_url, broker, topics, tmp_path, f"{receiver.url}/oncall")
+    svc = await _start_services(db_url, broker, topics, tmp_path, f"{receiver.url}/oncall")
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, max_request_size=2_000_000)
     dlq = AIOKafkaConsumer(topics.deadletter, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest")
     findings = AIOKafkaConsumer(topics.findings, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest")
@@ -183,6 +183,11 @@ async def test_e2e_bad_input_is_dead_lettered_and_good_events_flow(
         bad = [b"{not json", b"\xff\xfe\x00", b"[]", b'{"kind": "input"}', b"x" * 600_000, b"[" * 5000 + b"]" * 5000]
         for raw in bad:
             await producer.send_and_wait(topics.telemetry, raw, key=b"web-1")
+        # good, signed, and every string with a NUL ("\u0000" is valid JSON): PostgreSQL's text types cannot hold
+        # one, and this memory write failed its batch's store unit there, which the worker retried for ever
+        await agent.memory_write(
+            "notes\u0000", "k\u0000", "remember \u0000 this", "web", origin="https://x.example/\u0000"
+        )
         attack = await agent.tool_result(
             "browser.fetch",
             "c1",
@@ -206,6 +211,11 @@ async def test_e2e_bad_input_is_dead_lettered_and_good_events_flow(
             assert batch, "no finding for the good attack event"
             seen += [orjson.loads(m.value) for msgs in batch.values() for m in msgs]
         assert any(f["detector"] == "injection" for f in seen)
+        async with get_sessionmaker(db_url)() as s:
+            stored = (
+                await s.execute(select(MemoryVersionRecord).where(MemoryVersionRecord.agent_id == "web-1"))
+            ).scalars()
+            assert [(v.store, v.key, v.value) for v in stored] == [("notes\ufffd", "k\ufffd", "remember \ufffd this")]
     finally:
         await agent.stop()
         await producer.stop()
