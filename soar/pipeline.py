@@ -27,6 +27,12 @@ from soar.telemetry.signing import SignatureJob, VerdictCache, verify_bytes, ver
 from soar.verify.checks import IdentityFold, KeyDirectory, signature_job, verify
 
 log = structlog.get_logger(__name__)
+#: the dead-letter reason of a record soar failed on (a bug, logged with its traceback): set aside, not retried
+INTERNAL_ERROR = "internal_error"
+
+
+def _describe(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"[:500]
 
 
 @dataclass
@@ -209,6 +215,9 @@ class Pipeline:
                 parsed.append(decode(rec, **limits))
             except IngestError as e:
                 dead_letters.append(DeadLetter.of(rec, e.reason, e.detail, agent_hint(rec)))
+            except Exception as e:  # a bug in decoding: this record alone is set aside (see ``analyse``)
+                log.exception("decode_failed", offset=rec.offset, partition=rec.partition)
+                dead_letters.append(DeadLetter.of(rec, INTERNAL_ERROR, _describe(e), agent_hint(rec)))
         self.times.add("ingest", time.process_time() - t0)
         self.times.events += len(records)
         return parsed, dead_letters
@@ -220,7 +229,37 @@ class Pipeline:
         checks: PendingChecks | None = None,
     ) -> BatchResult:
         """Verify and detect decoded events (``dead_letters`` from ``ingest`` are carried into the result;
-        ``checks``: ``begin`` of the same events, started earlier)."""
+        ``checks``: ``begin`` of the same events, started earlier).
+
+        Never raises for what the events hold. This is CPU work on validated events, so an exception is a bug
+        that the same batch would raise again: a worker retries a failed batch from its last commit, and one
+        such event would stop its partitions for good (an event's timestamp without an offset did, found by
+        fuzzing). The batch is then analysed event by event, and an event that raises alone is dead-lettered as
+        ``internal_error`` with the exception, logged; the others go on as usual.
+        """
+        try:
+            return self._analyse(parsed, dead_letters, checks)
+        except Exception:
+            log.exception("batch_analysis_failed; analysing its events one by one", events=len(parsed))
+        out = BatchResult(dead_letters=list(dead_letters))
+        for item in parsed:
+            try:
+                one = self._analyse([item])
+            except Exception as e:
+                log.exception("event_analysis_failed", event_id=str(item.event.event_id))
+                out.dead_letters.append(
+                    DeadLetter.of(item.record, INTERNAL_ERROR, _describe(e), agent_id=item.event.agent_id)
+                )
+                continue
+            out.events += one.events
+            out.findings += one.findings
+            out.dead_letters += one.dead_letters
+            out.memory_writes += one.memory_writes
+        return out
+
+    def _analyse(
+        self, parsed: Sequence[Ingested], dead_letters: Sequence[DeadLetter] = (), checks: PendingChecks | None = None
+    ) -> BatchResult:
         out = BatchResult(dead_letters=list(dead_letters))
         t1 = time.process_time()
         s = self.settings

@@ -1,6 +1,7 @@
 """The pure pipeline: dead letters, identity findings, replays and detection in one batch."""
 
 import orjson
+import pytest
 
 from soar.config import Settings, Tier
 from soar.detect import build_detectors
@@ -173,3 +174,49 @@ def test_identity_fold_is_bounded_and_can_be_switched_off() -> None:
     assert len(fold._open) == 3
     off = IdentityFold(0.0)
     assert all(off.admit(f) is f for _ in range(3))
+
+
+def test_an_event_the_pipeline_fails_on_is_set_aside_and_the_batch_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug on one event (here: the identity check raising, as a timestamp without an offset once made it) used
+    to raise out of the batch, which a worker retries from its last commit for ever. Now only that event is
+    dead-lettered, as ``internal_error`` with the exception; the attack in the same batch is still found."""
+    import soar.pipeline
+
+    poisoned = A.event("input", {"source": "user", "content": "poison"})
+    attack = A.event("tool_result", {"tool": "browser.fetch", "call_id": "c", "content": PAGE})
+    real_verify = soar.pipeline.verify
+
+    def verify(item, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(item.event.event_id) == poisoned["event_id"]:
+            raise TypeError("can't subtract offset-naive and offset-aware datetimes")
+        return real_verify(item, *args, **kwargs)
+
+    monkeypatch.setattr(soar.pipeline, "verify", verify)
+    out = _pipeline().process([_rec(orjson.dumps(poisoned), 0), _rec(orjson.dumps(attack), 1), _rec(b"[]", 2)])
+    assert [(d.reason, d.offset) for d in out.dead_letters] == [("not_an_object", 2), ("internal_error", 0)]
+    assert "TypeError: can't subtract" in out.dead_letters[1].detail
+    assert [str(e.event_id) for e in out.events] == [attack["event_id"]]
+    assert any(f.detector == "injection" for f in out.findings)
+
+
+def test_a_record_the_decoder_fails_on_is_set_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    import soar.pipeline
+
+    real_decode = soar.pipeline.decode
+
+    def decode(rec, **limits):  # type: ignore[no-untyped-def]
+        if rec.offset == 0:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_decode(rec, **limits)
+
+    monkeypatch.setattr(soar.pipeline, "decode", decode)
+    out = _pipeline().process(
+        [
+            _rec(A.raw("input", {"source": "user", "content": "a"}), 0),
+            _rec(A.raw("input", {"source": "user", "content": "b"}), 1),
+        ]
+    )
+    assert [(d.reason, d.detail) for d in out.dead_letters] == [
+        ("internal_error", "RecursionError: maximum recursion depth exceeded")
+    ]
+    assert len(out.events) == 1

@@ -67,7 +67,9 @@ def run_detectors(
 ) -> list[Finding]:
     """Route the batch by kind to each detector; findings come back in event order, detector order within.
 
-    A detector that raises is logged and skipped for this batch (its findings are lost, the others are not);
+    A detector that raises on the batch runs again on each of its events alone, so one event it fails on loses
+    only that event's findings from it (logged), not the batch's: a batch is up to thousands of events, and an
+    input that made a detector fail would otherwise hide every other event of its batch from it.
     ``times`` (optional) accumulates CPU seconds per detector under ``detect.<name>`` (process CPU time: the
     detectors run in the calling thread, and a figure that does not move with other processes' load).
     """
@@ -80,8 +82,13 @@ def run_detectors(
         try:
             found = detector.detect(batch, ctx)
         except Exception:
-            log.exception("detector_failed", detector=detector.name, events=len(batch))
+            log.exception("detector_failed; running it event by event", detector=detector.name, events=len(batch))
             found = []
+            for event in batch:
+                try:
+                    found.extend(detector.detect([event], ctx))
+                except Exception:
+                    log.exception("detector_failed_on_event", detector=detector.name, event_id=str(event.event_id))
         if times is not None:
             times[f"detect.{detector.name}"] = times.get(f"detect.{detector.name}", 0.0) + time.process_time() - t0
         if found:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -51,6 +51,26 @@ def test_init_run_detectors_isolates_failures_and_keeps_event_order(
     findings = run_detectors(detectors, [page, mail], ctx, times=times)
     assert [f.event_ids[0] for f in findings] == [page.event_id, mail.event_id]
     assert {"detect.broken", "detect.injection", "detect.coordination"} <= set(times)
+
+
+class _FailsOnOne:
+    """Raises whenever its batch holds the event whose content is ``boom``."""
+
+    name = "fails_on_one"
+    kinds = frozenset({"input", "tool_result"})
+
+    def detect(self, events: list[Any], ctx: DetectContext) -> list[Finding]:
+        if any(getattr(e.payload, "content", "") == "boom" for e in events):
+            raise ValueError("boom")
+        return [Finding.make(detector=self.name, rule="seen", event=e, severity="low", confidence=0.5, summary="x")
+                for e in events]  # fmt: skip
+
+
+def test_init_a_detector_failing_on_one_event_still_sees_the_others(ctx: DetectContext, ev: Ev) -> None:
+    """An input that made a detector raise used to cost the detector's findings for the whole batch."""
+    events = [ev("input", f"agent-{i}", {"source": "user", "content": "boom" if i == 1 else "fine"}) for i in range(4)]
+    findings = run_detectors([_FailsOnOne()], events, ctx)
+    assert [f.event_ids[0] for f in findings] == [events[0].event_id, events[2].event_id, events[3].event_id]
 
 
 def test_init_demo_attacks_fire_high_and_benign_traffic_stays_quiet(
