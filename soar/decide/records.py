@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from soar.decide.spec import PlaybookSpec
-from soar.store.models import AgentRecord, FindingRecord, IncidentEventRecord, IncidentRecord
+from soar.store.models import AgentRecord, FindingRecord, IncidentEventRecord, IncidentRecord, PlaybookRunRecord
 from soar.telemetry.findings import Finding, Severity
 
 _RUN_NS = uuid.UUID("9d1f6c2e-7b3a-4f5d-8e0c-1a2b3c4d5e6f")
@@ -27,19 +28,26 @@ def finding_time(finding: Finding) -> datetime:
 
 
 def throttle_key(playbook: PlaybookSpec, finding: Finding) -> str:
-    """The key findings are throttled on (empty: no throttle)."""
+    """The key findings are throttled on (empty: no throttle).
+
+    A key longer than its column (an agent id and a task id of 256 characters each, both the sender's to choose)
+    is its SHA-256 instead: PostgreSQL refuses the longer string, and the finding's runs would fail with it.
+    """
     if playbook.throttle is None:
         return ""
     key = playbook.throttle.key
     if key == "agent":
-        return finding.agent_id
-    if key == "task":
-        return f"{finding.agent_id}|{finding.task_id}"
-    if key == "rule":
-        return f"{finding.agent_id}|{finding.detector}/{finding.rule}"
-    if key == "detector":
-        return f"{finding.agent_id}|{finding.detector}"
-    return str(finding.finding_id)
+        out = finding.agent_id
+    elif key == "task":
+        out = f"{finding.agent_id}|{finding.task_id}"
+    elif key == "rule":
+        out = f"{finding.agent_id}|{finding.detector}/{finding.rule}"
+    elif key == "detector":
+        out = f"{finding.agent_id}|{finding.detector}"
+    else:
+        out = str(finding.finding_id)
+    length = PlaybookRunRecord.__table__.c.throttle_key.type.length
+    return out if len(out) <= length else "sha256:" + hashlib.sha256(out.encode()).hexdigest()
 
 
 def finding_record(f: Finding) -> FindingRecord:

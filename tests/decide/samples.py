@@ -31,7 +31,7 @@ def make_finding(
         detector=detector,
         rule=rule,
         agent_id=agent_id,
-        task_id="task-1",
+        task_id=extra.pop("task_id", "task-1"),
         event_ids=[event_id, *extra.pop("extra_event_ids", [])],
         severity=severity,
         confidence=confidence,

@@ -155,6 +155,21 @@ async def test_handle_throttle_joins_open_incident(sessionmaker, notifiers: Noti
     assert o4.status == "completed" and o4.incident_id != o1.incident_id
 
 
+async def test_handle_throttle_on_the_longest_agent_and_task_ids(
+    sessionmaker, notifiers: Notifiers, receiver: Receiver
+) -> None:
+    """Agent and task ids of 256 characters each make a 513-character task key, longer than its column:
+    PostgreSQL refused the run. The key is its digest then, and throttling works as for any other."""
+    r = Responder(sessionmaker, [contain_pb(throttle={"key": "task", "window_s": 300})], Published(), notifiers)
+    agent, task, t0 = "a" * 256, "t" * 256, utcnow()
+    [o1] = await r.handle([make_finding(agent_id=agent, task_id=task, observed_at=t0)])
+    [o2] = await r.handle([make_finding(agent_id=agent, task_id=task, observed_at=t0, offset_s=5)])
+    assert o1.status == "completed" and o2.status == "throttled" and o2.run_id == o1.run_id
+    async with sessionmaker() as s:
+        run = await s.get(PlaybookRunRecord, o1.run_id)
+        assert run is not None and run.throttle_key.startswith("sha256:") and len(run.throttle_key) == 71
+
+
 class Crash(BaseException):
     """Simulates the process dying (not an Exception: nothing catches it)."""
 
