@@ -31,7 +31,8 @@ log = structlog.get_logger(__name__)
 INTERNAL_ERROR = "internal_error"
 
 
-def _describe(e: BaseException) -> str:
+def describe(e: BaseException) -> str:
+    """An exception as a dead letter's detail."""
     return f"{type(e).__name__}: {e}"[:500]
 
 
@@ -217,7 +218,7 @@ class Pipeline:
                 dead_letters.append(DeadLetter.of(rec, e.reason, e.detail, agent_hint(rec)))
             except Exception as e:  # a bug in decoding: this record alone is set aside (see ``analyse``)
                 log.exception("decode_failed", offset=rec.offset, partition=rec.partition)
-                dead_letters.append(DeadLetter.of(rec, INTERNAL_ERROR, _describe(e), agent_hint(rec)))
+                dead_letters.append(DeadLetter.of(rec, INTERNAL_ERROR, describe(e), agent_hint(rec)))
         self.times.add("ingest", time.process_time() - t0)
         self.times.events += len(records)
         return parsed, dead_letters
@@ -248,7 +249,7 @@ class Pipeline:
             except Exception as e:
                 log.exception("event_analysis_failed", event_id=str(item.event.event_id))
                 out.dead_letters.append(
-                    DeadLetter.of(item.record, INTERNAL_ERROR, _describe(e), agent_id=item.event.agent_id)
+                    DeadLetter.of(item.record, INTERNAL_ERROR, describe(e), agent_id=item.event.agent_id)
                 )
                 continue
             out.events += one.events

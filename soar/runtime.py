@@ -28,9 +28,9 @@ from soar.memory.ledger import record_writes
 from soar.memory.reads import LedgerReads
 from soar.memory.restoration import RestorationRecorder
 from soar.notify import Notifiers
-from soar.pipeline import BatchResult, PendingChecks, Pipeline
+from soar.pipeline import INTERNAL_ERROR, BatchResult, PendingChecks, Pipeline, describe
 from soar.store.models import PlaybookRunRecord
-from soar.store.retry import StoreRetry
+from soar.store.retry import StoreRetry, is_store_fault
 from soar.store.session import get_sessionmaker
 from soar.telemetry.control import ControlCommand
 from soar.telemetry.events import AgentEvent, MemoryWriteEvent, is_restore_confirmation, utcnow
@@ -222,7 +222,7 @@ class WorkerRuntime:
             if f.agent_id not in held:
                 await self._send_finding(f, send_finding)
         if result.memory_writes:
-            await self.store_retry.run(lambda: self._record_writes(result.memory_writes), "memory ledger")
+            await self._ledger(result, parsed)
         await self.restorations.record(result.events)  # restore confirmations -> the memory:rollback step
         for f in later:
             await self._send_finding(f, send_finding)
@@ -251,6 +251,32 @@ class WorkerRuntime:
     async def _record_writes(self, writes: Sequence) -> None:
         async with self.sessionmaker() as session, session.begin():
             await record_writes(session, writes)
+
+    async def _ledger(self, result: BatchResult, parsed: Sequence[Ingested]) -> None:
+        """Record the batch's memory writes (``StoreRetry`` waits out a database that is away).
+
+        An error that is not a fault is the data's: the same writes would fail again, and a failed batch is
+        retried from its last commit for ever (a NUL in a value did it on PostgreSQL). The writes are then
+        recorded one by one, and one the database still refuses is dead-lettered as ``internal_error`` with the
+        error, logged; its findings were made and go out, the ledger has no version for it.
+        """
+        try:
+            await self.store_retry.run(lambda: self._record_writes(result.memory_writes), "memory ledger")
+            return
+        except Exception as e:
+            if is_store_fault(e):
+                raise
+            log.exception("memory ledger refused the batch's writes; recording them one by one")
+        records = {item.event.event_id: item.record for item in parsed}
+        for write in result.memory_writes:
+            try:
+                await self.store_retry.run(lambda w=write: self._record_writes([w]), "memory ledger")
+            except Exception as e:
+                if is_store_fault(e):
+                    raise
+                log.exception("memory_write_not_recorded", event_id=str(write.event_id))
+                dead = DeadLetter.of(records[write.event_id], INTERNAL_ERROR, describe(e), agent_id=write.agent_id)
+                result.dead_letters.append(dead)
 
     async def handle_findings(self, raw: Sequence[bytes]) -> None:
         """Decode findings from the findings topic and run playbooks for them."""
